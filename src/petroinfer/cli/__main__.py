@@ -1,0 +1,3 @@
+from petroinfer.cli.main import main
+
+main()

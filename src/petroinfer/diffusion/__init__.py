@@ -1,0 +1,1 @@
+"""petroinfer.diffusion."""

@@ -1,0 +1,72 @@
+"""Exception and warning hierarchy of petroinfer (the only place they are defined).
+
+``PetroinferError`` is the base of everything the package raises on purpose. User-facing checks raise
+:class:`InputError` (bad data: the message names the column, the row and the value, and says what was
+expected) or :class:`ModelError` (an ill-posed or unsupported model choice). The command line turns both
+into a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataQualityWarning",
+    "InputError",
+    "ModelError",
+    "PetroinferError",
+]
+
+
+class PetroinferError(Exception):
+    """Base class of all petroinfer errors."""
+
+
+class InputError(PetroinferError, ValueError):
+    """Bad input data.
+
+    Parameters
+    ----------
+    message:
+        What is wrong and what was expected.
+    column, row, value:
+        Optional location of the offending cell; they are appended to the message so that the user can
+        find it (``column 'SiO2', row 'S12', value -3.1``).
+
+    Subclasses :class:`ValueError` so that generic callers (and scikit-learn's checks) still see a
+    ``ValueError``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        column: str | None = None,
+        row: Any = None,
+        value: Any = None,
+    ) -> None:
+        self.column = column
+        self.row = row
+        self.value = value
+        where = []
+        if column is not None:
+            where.append(f"column {column!r}")
+        if row is not None:
+            where.append(f"row {row!r}")
+        if value is not None:
+            where.append(f"value {value!r}")
+        full = message if not where else f"{message} ({', '.join(where)})"
+        super().__init__(full)
+
+
+class ModelError(PetroinferError, ValueError):
+    """An ill-posed or unsupported model choice (bad hyperparameter, unknown option, ...)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A sampler or optimiser did not meet its convergence criteria (R-hat, ESS, swap rate, ...)."""
+
+
+class DataQualityWarning(UserWarning):
+    """The data are usable but suspicious (outside a calibration range, rows dropped by policy, ...)."""

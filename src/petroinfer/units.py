@@ -1,0 +1,55 @@
+"""Physical unit conversions at the edges of the package (the one place they happen).
+
+Inside petroinfer temperatures are in K, pressures in bar, energies in J and lengths in m (DESIGN.md §2).
+Users see °C and kbar in the command line, reports and plots; these helpers convert.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "CELSIUS_OFFSET",
+    "GAS_CONSTANT",
+    "bar_to_gpa",
+    "bar_to_kbar",
+    "celsius_to_kelvin",
+    "gpa_to_bar",
+    "kbar_to_bar",
+    "kelvin_to_celsius",
+]
+
+CELSIUS_OFFSET = 273.15
+#: Molar gas constant R in J mol⁻¹ K⁻¹ (CODATA 2018, exact).
+GAS_CONSTANT = 8.314462618
+
+
+def celsius_to_kelvin(t_c: ArrayLike) -> np.ndarray:
+    """Temperature in °C → K."""
+    return np.asarray(t_c, dtype=float) + CELSIUS_OFFSET
+
+
+def kelvin_to_celsius(t_k: ArrayLike) -> np.ndarray:
+    """Temperature in K → °C."""
+    return np.asarray(t_k, dtype=float) - CELSIUS_OFFSET
+
+
+def kbar_to_bar(p_kbar: ArrayLike) -> np.ndarray:
+    """Pressure in kbar → bar."""
+    return np.asarray(p_kbar, dtype=float) * 1e3
+
+
+def bar_to_kbar(p_bar: ArrayLike) -> np.ndarray:
+    """Pressure in bar → kbar."""
+    return np.asarray(p_bar, dtype=float) * 1e-3
+
+
+def bar_to_gpa(p_bar: ArrayLike) -> np.ndarray:
+    """Pressure in bar → GPa."""
+    return np.asarray(p_bar, dtype=float) * 1e-4
+
+
+def gpa_to_bar(p_gpa: ArrayLike) -> np.ndarray:
+    """Pressure in GPa → bar."""
+    return np.asarray(p_gpa, dtype=float) * 1e4
