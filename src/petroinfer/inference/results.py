@@ -64,7 +64,7 @@ def hash_inputs(*objs: Any) -> str:
             h.update(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
             h.update(repr(list(getattr(obj, "columns", [obj.name]))).encode())
         elif isinstance(obj, xr.Dataset | xr.DataArray):
-            for v in (obj.data_vars.values() if isinstance(obj, xr.Dataset) else [obj]):
+            for v in obj.data_vars.values() if isinstance(obj, xr.Dataset) else [obj]:
                 h.update(np.ascontiguousarray(v.values).tobytes())
         elif isinstance(obj, np.ndarray):
             h.update(np.ascontiguousarray(obj).tobytes())
@@ -108,8 +108,10 @@ def _as_dataset(obj: Any, name: str) -> xr.Dataset | None:
         return xr.Dataset.from_dataframe(obj)
     if isinstance(obj, Mapping):
         return xr.Dataset({k: xr.DataArray(np.asarray(v)) for k, v in obj.items()})
-    raise InputError(f"Result.{name} must be an xarray Dataset, DataArray, DataFrame or mapping",
-                     value=type(obj).__name__)
+    raise InputError(
+        f"Result.{name} must be an xarray Dataset, DataArray, DataFrame or mapping",
+        value=type(obj).__name__,
+    )
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,13 @@ class Result:
             import arviz as az
 
             return az.summary(self.to_inference_data(), hdi_prob=hdi_prob)
-        return self.estimate.to_dataframe() if self.estimate.dims else pd.DataFrame(
-            {k: [v.item()] for k, v in self.estimate.data_vars.items()}
-        ).T.rename(columns={0: "value"})
+        return (
+            self.estimate.to_dataframe()
+            if self.estimate.dims
+            else pd.DataFrame({k: [v.item()] for k, v in self.estimate.data_vars.items()}).T.rename(
+                columns={0: "value"}
+            )
+        )
 
     def to_inference_data(self):
         """The posterior draws as an ``arviz.InferenceData`` (requires ``posterior``)."""
@@ -191,7 +197,9 @@ class Result:
         root_attrs: dict[str, Any] = {
             "petroinfer_result_class": type(self).__name__,
             "log_evidence": np.nan if self.log_evidence is None else float(self.log_evidence),
-            "log_evidence_se": np.nan if self.log_evidence_se is None else float(self.log_evidence_se),
+            "log_evidence_se": np.nan
+            if self.log_evidence_se is None
+            else float(self.log_evidence_se),
         }
         for name in _JSON_ATTRS:
             root_attrs[name] = json.dumps(to_jsonable(dict(getattr(self, name))))

@@ -63,7 +63,10 @@ class Section:
         return self
 
     def table(
-        self, df: pd.DataFrame, caption: str | None = None, float_format: str = "{:.4g}",
+        self,
+        df: pd.DataFrame,
+        caption: str | None = None,
+        float_format: str = "{:.4g}",
         max_rows: int = 60,
     ) -> Section:
         """Add a table rendered from a DataFrame (long tables are truncated with a note)."""
@@ -72,13 +75,17 @@ class Section:
             classes="data", border=0, float_format=lambda v: float_format.format(v), escape=True
         )
         note = (
-            f"<p><em>{len(df) - max_rows} more rows not shown.</em></p>" if len(df) > max_rows else ""
+            f"<p><em>{len(df) - max_rows} more rows not shown.</em></p>"
+            if len(df) > max_rows
+            else ""
         )
         cap = f"<p><strong>{html.escape(caption)}</strong></p>" if caption else ""
         self.blocks.append(cap + body + note)
         return self
 
-    def figure(self, fig: Any, caption: str | None = None, fmt: str = "png", dpi: int = 110) -> Section:
+    def figure(
+        self, fig: Any, caption: str | None = None, fmt: str = "png", dpi: int = 110
+    ) -> Section:
         """Embed a matplotlib figure (closed afterwards)."""
         import matplotlib.pyplot as plt
 
@@ -130,8 +137,8 @@ class Report:
         self.sections: list[Section] = []
         self.inputs = [os.fspath(p) for p in inputs]
         self.seed = seed
-        self.command = command if command is not None else " ".join(
-            [Path(sys.argv[0]).name, *sys.argv[1:]]
+        self.command = (
+            command if command is not None else " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
         )
 
     def section(self, title: str) -> Section:
