@@ -16,6 +16,7 @@ __all__ = [
     "InputError",
     "ModelError",
     "PetroinferError",
+    "TaskError",
 ]
 
 
@@ -62,6 +63,19 @@ class InputError(PetroinferError, ValueError):
 
 class ModelError(PetroinferError, ValueError):
     """An ill-posed or unsupported model choice (bad hyperparameter, unknown option, ...)."""
+
+
+class TaskError(PetroinferError, RuntimeError):
+    """A task mapped by :func:`petroinfer.parallel.map_tasks` raised.
+
+    The message names the position of the item in the input and its ``repr``; the original exception
+    is chained as ``__cause__``. ``index`` and ``item`` hold the failing position and item.
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, item: Any = None) -> None:
+        self.index = index
+        self.item = item
+        super().__init__(message)
 
 
 class ConvergenceWarning(UserWarning):
