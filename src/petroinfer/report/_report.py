@@ -15,7 +15,7 @@ import os
 import platform
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from petroinfer._version import __version__
+from petroinfer.errors import ModelError
 from petroinfer.io._atomic import atomic_write
 
 __all__ = ["Report", "Section"]
@@ -43,6 +44,16 @@ pre{background:#f6f6f6;padding:.6em;overflow-x:auto}
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def _unique_anchors(anchors: Iterable[str]) -> list[str]:
+    """Make repeated anchors unique (``results``, ``results-2``, ...) so every link has one target."""
+    seen: dict[str, int] = {}
+    out = []
+    for a in anchors:
+        seen[a] = seen.get(a, 0) + 1
+        out.append(a if seen[a] == 1 else f"{a}-{seen[a]}")
+    return out
 
 
 @dataclass
@@ -86,8 +97,11 @@ class Section:
     def figure(
         self, fig: Any, caption: str | None = None, fmt: str = "png", dpi: int = 110
     ) -> Section:
-        """Embed a matplotlib figure (closed afterwards)."""
+        """Embed a matplotlib figure (closed afterwards) as base64 PNG (``fmt="png"``) or inline SVG."""
         import matplotlib.pyplot as plt
+
+        if fmt not in ("png", "svg"):
+            raise ModelError(f"Section.figure: fmt must be 'png' or 'svg', got {fmt!r}")
 
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
@@ -149,12 +163,14 @@ class Report:
 
     def to_html(self) -> str:
         """The whole document as a string."""
+        anchors = _unique_anchors(s.anchor for s in self.sections)
         toc = "".join(
-            f'<li><a href="#{s.anchor}">{html.escape(s.title)}</a></li>' for s in self.sections
+            f'<li><a href="#{a}">{html.escape(s.title)}</a></li>'
+            for a, s in zip(anchors, self.sections, strict=True)
         )
         body = "".join(
-            f'<section id="{s.anchor}"><h2>{html.escape(s.title)}</h2>{"".join(s.blocks)}</section>'
-            for s in self.sections
+            f'<section id="{a}"><h2>{html.escape(s.title)}</h2>{"".join(s.blocks)}</section>'
+            for a, s in zip(anchors, self.sections, strict=True)
         )
         prov = {
             "petroinfer": __version__,
