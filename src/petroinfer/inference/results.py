@@ -62,7 +62,8 @@ def hash_inputs(*objs: Any) -> str:
     for obj in objs:
         if isinstance(obj, pd.DataFrame | pd.Series):
             h.update(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
-            h.update(repr(list(getattr(obj, "columns", [obj.name]))).encode())
+            labels = obj.columns if isinstance(obj, pd.DataFrame) else [obj.name]
+            h.update(repr(list(labels)).encode())
         elif isinstance(obj, xr.Dataset | xr.DataArray):
             for v in obj.data_vars.values() if isinstance(obj, xr.Dataset) else [obj]:
                 h.update(np.ascontiguousarray(v.values).tobytes())
