@@ -244,6 +244,8 @@ def test_hash_inputs_sensitivity():
     assert hash_inputs(a.reshape(2, 3).T) == hash_inputs(np.ascontiguousarray(a.reshape(2, 3).T))
     da = xr.DataArray(a, dims="x")
     assert hash_inputs(da) == hash_inputs(da.copy()) != hash_inputs(da + 1)
+    assert hash_inputs(da) != hash_inputs(da.assign_coords(x=[5.0, 6, 7, 8, 9, 10]))
+    assert hash_inputs(da.to_dataset(name="T")) != hash_inputs(da.to_dataset(name="P"))
     assert hash_inputs(b"abc") != hash_inputs(b"abd")
     assert hash_inputs(df, a) != hash_inputs(a, df)  # order counts
     assert hash_inputs({"k": 1}) == hash_inputs({"k": 1})

@@ -65,7 +65,9 @@ def hash_inputs(*objs: Any) -> str:
             labels = obj.columns if isinstance(obj, pd.DataFrame) else [obj.name]
             h.update(repr(list(labels)).encode())
         elif isinstance(obj, xr.Dataset | xr.DataArray):
-            for v in obj.data_vars.values() if isinstance(obj, xr.Dataset) else [obj]:
+            named = obj.data_vars.items() if isinstance(obj, xr.Dataset) else [(obj.name, obj)]
+            for name, v in [*named, *obj.coords.items()]:
+                h.update(repr((name, v.dims, v.shape, v.dtype.str)).encode())
                 h.update(np.ascontiguousarray(v.values).tobytes())
         elif isinstance(obj, np.ndarray):
             h.update(np.ascontiguousarray(obj).tobytes())
