@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy.special import logsumexp
 
 from petroinfer._rng import RandomState, as_generator
 from petroinfer.errors import ConvergenceWarning, InputError, ModelError
