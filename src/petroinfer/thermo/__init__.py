@@ -1,1 +1,53 @@
-"""petroinfer.thermo."""
+"""petroinfer.thermo — end-member thermodynamics (HP2011 ds62), a–x models and thermobarometers."""
+
+from petroinfer.thermo.endmembers import (
+    DS62_ENDMEMBERS,
+    Endmember,
+    al2sio5_triple_point,
+    ds62_table,
+    endmember,
+    equilibrium_pressure,
+    equilibrium_temperature,
+    reaction_properties,
+)
+from petroinfer.thermo.solutions import (
+    ASFExcess,
+    MargulesExcess,
+    SolutionModel,
+    biotite_ideal,
+    garnet_berman1990,
+    garnet_hodges_spear1982,
+    garnet_ideal,
+    garnet_white2014,
+    get_solution_model,
+    muscovite_white2014,
+    plagioclase_fuhrman_lindsley1988,
+    plagioclase_ideal,
+    plagioclase_newton_haselton1981,
+    plagioclase_white2014,
+)
+
+__all__ = [
+    "DS62_ENDMEMBERS",
+    "ASFExcess",
+    "Endmember",
+    "MargulesExcess",
+    "SolutionModel",
+    "al2sio5_triple_point",
+    "biotite_ideal",
+    "ds62_table",
+    "endmember",
+    "equilibrium_pressure",
+    "equilibrium_temperature",
+    "garnet_berman1990",
+    "garnet_hodges_spear1982",
+    "garnet_ideal",
+    "garnet_white2014",
+    "get_solution_model",
+    "muscovite_white2014",
+    "plagioclase_fuhrman_lindsley1988",
+    "plagioclase_ideal",
+    "plagioclase_newton_haselton1981",
+    "plagioclase_white2014",
+    "reaction_properties",
+]
