@@ -123,6 +123,8 @@ def rendered(tmp_path_factory):
     """The report rendered by headless Chromium: (screenshot array, dumped DOM)."""
     exe = _chromium()
     if exe is None:
+        if os.environ.get("PETROINFER_REQUIRE_CHROMIUM") == "1":
+            pytest.fail("PETROINFER_REQUIRE_CHROMIUM=1 but no chromium executable is on PATH")
         pytest.skip(
             "Chromium is not installed (Debian: apt-get install -y chromium); "
             ".ci/run installs it, so this test runs in CI"
