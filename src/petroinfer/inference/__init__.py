@@ -1,5 +1,8 @@
 """petroinfer.inference: domain-free Bayesian machinery (GMRF, REMC, SMC, ensemble smoothers)."""
 
+from petroinfer.inference.diagnostics import check_convergence, convergence_diagnostics
+from petroinfer.inference.ensemble import ESMDA, EnsembleResult
+from petroinfer.inference.remc import REMCResult, ReplicaExchange, compare_models
 from petroinfer.inference.results import Result
 from petroinfer.inference.smc import (
     FilterResult,
@@ -14,12 +17,19 @@ from petroinfer.inference.smc import (
 )
 
 __all__ = [
+    "ESMDA",
+    "EnsembleResult",
     "FilterResult",
     "KalmanResult",
+    "REMCResult",
+    "ReplicaExchange",
     "Result",
     "SmootherResult",
     "StateSpaceModel",
     "bootstrap_filter",
+    "check_convergence",
+    "compare_models",
+    "convergence_diagnostics",
     "ffbsi_smoother",
     "kalman_filter",
     "pmmh",
