@@ -1,0 +1,534 @@
+"""Canonical chemistry names and alias normalisation (DESIGN.md §2).
+
+Columns are named the way petrologists write them: ``SiO2``, ``FeOT``, ``Fe2O3T``, ``La``,
+``Sr87Sr86``, ``XAn``, ``Mg#``. Spellings found in the wild (``SIO2``, ``FeO*``, ``FeO(T)``,
+``87Sr/86Sr``, ``SiO2 (wt%)``, ``Rb_ppm``, ``X_alm``) are mapped onto these names by
+:func:`canonical_name`. Mineral-prefixed columns (``Grt_SiO2``, ``Bt_XMg``) keep their prefix
+(normalised to the Whitney & Evans 2010 abbreviation) and have the rest normalised.
+
+The vocabulary is data, not logic: edit the tuples below to extend it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pandas as pd
+
+__all__ = [
+    "ENDMEMBERS",
+    "ISOTOPE_RATIOS",
+    "MAJOR_OXIDES",
+    "METADATA_COLUMNS",
+    "MINERAL_ABBREVIATIONS",
+    "REE",
+    "ParsedName",
+    "canonical_name",
+    "closest_names",
+    "known_names",
+    "name_category",
+    "normalise_columns",
+    "parse_column",
+    "split_prefix",
+]
+
+#: Oxides (and anions/volatiles reported alongside them) in the usual order of an analysis.
+MAJOR_OXIDES: tuple[str, ...] = (
+    "SiO2", "TiO2", "Al2O3", "Cr2O3", "V2O3", "V2O5", "Fe2O3", "FeO", "FeOT", "Fe2O3T",
+    "MnO", "Mn2O3", "NiO", "CoO", "ZnO", "CuO", "MgO", "CaO", "SrO", "BaO", "PbO", "Li2O",
+    "Na2O", "K2O", "Rb2O", "Cs2O", "P2O5", "ZrO2", "HfO2", "Nb2O5", "Ta2O5", "SnO2", "Sc2O3",
+    "Y2O3", "La2O3", "Ce2O3", "Pr2O3", "Nd2O3", "Sm2O3", "Gd2O3", "Dy2O3", "ThO2", "UO2",
+    "B2O3", "BeO", "Ga2O3", "GeO2", "As2O5", "Sb2O3", "WO3", "MoO3", "Cl2O", "SO3",
+)  # fmt: skip
+#: Volatile components, removed by :func:`~petroinfer.composition.renormalise_volatile_free`.
+VOLATILES: tuple[str, ...] = ("H2O", "H2O+", "H2O-", "CO2", "SO2", "S", "F", "Cl", "LOI")
+#: Rare-earth elements (La–Lu, plus Y which behaves as a heavy REE).
+REE: tuple[str, ...] = (
+    "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu",
+)  # fmt: skip
+#: Radiogenic and stable isotope ratios (not parts of a composition, never closed).
+ISOTOPE_RATIOS: tuple[str, ...] = (
+    "Sr87Sr86", "Nd143Nd144", "Pb206Pb204", "Pb207Pb204", "Pb208Pb204", "Pb207Pb206",
+    "Pb208Pb206", "Hf176Hf177", "Os187Os188", "Rb87Sr86", "Sm147Nd144", "Lu176Hf177",
+    "Re187Os188", "U238Pb204", "Th232Pb204", "He3He4", "Ar40Ar36",
+)  # fmt: skip
+#: Delta and epsilon notation (per mil / parts in 10^4; may be negative).
+DELTA_VALUES: tuple[str, ...] = (
+    "eNd",
+    "eHf",
+    "d18O",
+    "d13C",
+    "d34S",
+    "d7Li",
+    "d11B",
+    "d26Mg",
+    "d56Fe",
+    "dD",
+)
+#: Mineral end-member fractions and site ratios (mole fractions, 0–1).
+ENDMEMBERS: tuple[str, ...] = (
+    # garnet
+    "XAlm", "XPrp", "XGrs", "XSps", "XAdr", "XUv",
+    # biotite / micas
+    "XMg", "XFe", "XAnn", "XPhl", "XEast", "XSid", "XMs", "XPg", "XCel", "XMrg",
+    # feldspars
+    "XAn", "XAb", "XOr",
+    # olivine, pyroxene, spinel, amphibole
+    "XFo", "XFa", "XEn", "XFs", "XWo", "XJd", "XDi", "XHd", "XCr", "XCa", "XMn", "XNa", "XK",
+    "XFe3", "Mg#", "Cr#",
+)  # fmt: skip
+#: Sums and bookkeeping columns of an analysis.
+TOTALS: tuple[str, ...] = ("Total", "CationSum")
+#: Non-compositional columns that commonly accompany analyses (kept, never validated as numbers).
+METADATA_COLUMNS: tuple[str, ...] = (
+    "Sample", "Mineral", "Phase", "Reference", "Location", "Site", "Section", "Point", "Spot",
+    "Comment", "Description", "Lithology", "RockType", "Class", "Type", "Date", "Age",
+    "Latitude", "Longitude", "Easting", "Northing", "Elevation", "Depth", "Distance", "Grain",
+    "Line", "Analysis", "Method", "Label",
+)  # fmt: skip
+#: Mineral abbreviations accepted as column prefixes (Whitney & Evans 2010, Am. Mineral. 95:185).
+MINERAL_ABBREVIATIONS: tuple[str, ...] = (
+    "Grt", "Bt", "Ms", "Pl", "Kfs", "Fsp", "Qz", "Ol", "Opx", "Cpx", "Px", "Amp", "Hbl", "Chl",
+    "St", "Ky", "Sil", "And", "Als", "Crd", "Spl", "Sp", "Ilm", "Mag", "Hem", "Rt", "Ttn", "Ep",
+    "Zo", "Czo", "Phe", "Ph", "Pg", "Mnz", "Zrn", "Ap", "Tur", "Cal", "Dol", "Ctd", "Lws", "Gln",
+    "Omp", "Jd", "Di", "Aug", "Liq", "Melt", "Gl", "Glass", "WR", "Mca", "Mica", "Crn", "Prp",
+    "Alm", "Chr", "Mt", "Gt", "Gar", "Biot", "Plag", "Musc",
+)  # fmt: skip
+# informal spellings of prefixes → Whitney & Evans abbreviation
+_PREFIX_ALIASES: dict[str, str] = {
+    "gt": "Grt", "gar": "Grt", "garnet": "Grt", "biot": "Bt", "bi": "Bt", "biotite": "Bt",
+    "plag": "Pl", "plagioclase": "Pl", "musc": "Ms", "mu": "Ms", "muscovite": "Ms", "mt": "Mag",
+    "gl": "Glass", "liq": "Liq", "melt": "Liq", "wr": "WR", "sp": "Spl",
+    "mica": "Mca",
+}  # fmt: skip
+
+_SKIP_ELEMENTS = {"n", "D", "T"}
+_UNITS = {
+    "wt%": "wt%", "wt.%": "wt%", "wt": "wt%", "wtpct": "wt%", "pct": "wt%", "%": "wt%",
+    "percent": "wt%", "ppm": "ppm", "µg/g": "ppm", "ug/g": "ppm", "mg/kg": "ppm",
+    "ppb": "ppb", "ng/g": "ppb", "apfu": "apfu", "mol": "mol", "mol%": "mol%", "molfrac": "mol",
+    "permil": "permil", "‰": "permil",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ParsedName:
+    """A parsed column header: optional mineral ``prefix``, canonical ``name`` and ``unit``.
+
+    ``name`` is ``None`` when the header is not part of the vocabulary.
+    """
+
+    prefix: str | None
+    name: str | None
+    unit: str | None
+    original: str
+
+    @property
+    def column(self) -> str:
+        """The canonical column name (prefix joined with ``_``), or the stripped original."""
+        if self.name is None:
+            return self.original.strip()
+        return f"{self.prefix}_{self.name}" if self.prefix else self.name
+
+
+def _elements() -> tuple[str, ...]:
+    import periodictable
+
+    return tuple(
+        e.symbol
+        for e in periodictable.elements
+        if 1 <= e.number <= 94 and e.symbol not in _SKIP_ELEMENTS
+    )
+
+
+def _key(text: str) -> str:
+    """Case- and punctuation-insensitive lookup key (``+`` and ``#`` are kept)."""
+    return re.sub(r"[\s_\-.()\[\]{}/,:;]", "", text).lower()
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[dict[str, str], dict[str, str]]:
+    """(lookup key → canonical name, canonical name → category)."""
+    category: dict[str, str] = {}
+    for name in MAJOR_OXIDES:
+        category[name] = "oxide"
+    for name in VOLATILES:
+        category[name] = "volatile"
+    for name in _elements():
+        category.setdefault(name, "element")
+    for name in REE:
+        category[name] = "ree"
+    category["Y"] = "element"
+    category["Fe2+"] = category["Fe3+"] = "element"  # iron species of a structural formula
+    for name in ISOTOPE_RATIOS:
+        category[name] = "isotope"
+    for name in DELTA_VALUES:
+        category[name] = "delta"
+    for name in ENDMEMBERS:
+        category[name] = "endmember"
+    for name in TOTALS:
+        category[name] = "total"
+    for name in METADATA_COLUMNS:
+        category[name] = "metadata"
+    # F and Cl are elements, but in an analysis they are volatiles reported beside the oxides
+    category["F"] = category["Cl"] = category["S"] = "volatile"
+
+    lookup: dict[str, str] = {}
+    for name in category:
+        lookup.setdefault(_key(name), name)
+    # element symbols are case-sensitive in chemistry; a key clash keeps the first entry, so
+    # oxides and canonical symbols win; register explicit aliases afterwards.
+    aliases = {
+        "FeOT": [
+            "feo*",
+            "feot",
+            "feotot",
+            "feototal",
+            "feo(t)",
+            "feo_t",
+            "feo(tot)",
+            "σfeo",
+            "sumfeo",
+            "totalfeo",
+            "feototal",
+            "tfeo",
+            "feo_tot",
+        ],
+        "Fe2O3T": [
+            "fe2o3*",
+            "fe2o3t",
+            "fe2o3tot",
+            "fe2o3total",
+            "fe2o3(t)",
+            "tfe2o3",
+            "σfe2o3",
+            "totalfe2o3",
+            "fe2o3_tot",
+        ],
+        "H2O+": ["h2o+", "h2oplus", "h2o_plus"],
+        "H2O-": ["h2o-", "h2ominus", "h2o_minus"],
+        "LOI": ["loi", "lossonignition", "l.o.i."],
+        "Total": ["total", "sum", "tot", "oxidetotal", "totals", "totalwt%"],
+        "CationSum": [
+            "cationsum",
+            "cations",
+            "totcat",
+            "sumcat",
+            "sumcations",
+            "totalcations",
+            "cationtotal",
+        ],
+        "Fe2+": ["fe2", "fe2+", "feii", "fe++"],
+        "Fe3+": ["fe3", "fe3+", "feiii", "fe+++"],
+        "Mg#": ["mg#", "mgnumber", "mgno", "mgnum", "mg-number", "mg_no", "mgn"],
+        "Cr#": ["cr#", "crnumber", "crno", "crnum"],
+        "XAlm": ["xalm", "alm", "xal"],
+        "XPrp": ["xprp", "xpy", "xpyr", "xpyp", "prp", "pyr"],
+        "XGrs": ["xgrs", "xgr", "xgro", "xgross", "grs"],
+        "XSps": ["xsps", "xsp", "xspe", "xspess", "sps"],
+        "XAdr": ["xadr", "xand", "xandr", "adr"],
+        "XAn": ["xan", "an"],
+        "XAb": ["xab", "ab"],
+        "XOr": ["xor", "or", "xkfs"],
+        "XAnn": ["xann", "ann"],
+        "XPhl": ["xphl", "phl", "xphlog"],
+        "XEast": ["xeast", "xeas", "xeastonite", "east"],
+        "XMs": ["xms", "xmu", "xmusc"],
+        "XPg": ["xpg", "xpa", "xpar"],
+        "XCel": ["xcel", "cel"],
+        "XMg": ["xmg", "x(mg)"],
+        "XFe": ["xfe", "x(fe)"],
+        "Sample": [
+            "sample",
+            "sampleid",
+            "sampleno",
+            "sampno",
+            "samplename",
+            "sample#",
+            "id",
+            "analysisid",
+            "specimen",
+            "name",
+            "sampnum",
+        ],
+        "Latitude": ["lat", "latitude"],
+        "Longitude": ["lon", "long", "longitude"],
+        "Mineral": ["mineral", "mineralname"],
+        "Point": ["point", "pointno", "pt", "no", "no."],
+        "RockType": ["rocktype", "rock", "rockname"],
+    }
+    for canonical, spellings in aliases.items():
+        for s in spellings:
+            lookup[_key(s)] = canonical
+    # isotope ratios in every common order: 87Sr/86Sr, Sr87/Sr86, 87Sr86Sr, Sr87Sr86
+    for name in ISOTOPE_RATIOS:
+        m = re.fullmatch(r"([A-Z][a-z]?)(\d+)([A-Z][a-z]?)(\d+)", name)
+        if m:
+            e1, a1, e2, a2 = m.groups()
+            for s in (f"{a1}{e1}/{a2}{e2}", f"{e1}{a1}/{e2}{a2}", f"{a1}{e1}{a2}{e2}"):
+                lookup[_key(s)] = name
+    for name in DELTA_VALUES:
+        m = re.fullmatch(r"([de])(\d*)([A-Z][a-z]?)", name)
+        if m:
+            sym = "δ" if m.group(1) == "d" else "ε"
+            lookup[_key(f"{sym}{m.group(2)}{m.group(3)}")] = name
+            lookup[
+                _key(f"{'delta' if m.group(1) == 'd' else 'epsilon'}{m.group(2)}{m.group(3)}")
+            ] = name
+    return lookup, category
+
+
+def known_names(category: str | Iterable[str] | None = None) -> list[str]:
+    """Canonical names, optionally only those of one or more categories.
+
+    Categories: ``oxide``, ``volatile``, ``element``, ``ree``, ``isotope``, ``delta``,
+    ``endmember``, ``total``, ``metadata``.
+    """
+    _, cats = _tables()
+    if category is None:
+        return list(cats)
+    wanted = {category} if isinstance(category, str) else set(category)
+    return [n for n, c in cats.items() if c in wanted]
+
+
+_UNIT_RE = re.compile(
+    r"^(?P<name>.*?)[\s_]*(?:[(\[{]\s*(?P<u1>[^()\[\]{}]+?)\s*[)\]}]|[\s_](?P<u2>wt\.?\s?%|wt|pct|ppm"
+    r"|ppb|apfu|mol%|mol|µg/g|ug/g|mg/kg|ng/g|permil|‰))\s*$",
+    re.IGNORECASE,
+)
+
+
+def _strip_unit(text: str) -> tuple[str, str | None]:
+    m = _UNIT_RE.match(text)
+    if m:
+        unit_raw = (m.group("u1") or m.group("u2") or "").lower().replace(" ", "")
+        unit = _UNITS.get(unit_raw)
+        if unit is not None and m.group("name").strip():
+            return m.group("name").strip(), unit
+    # "SiO2%" or "SiO2 %"
+    if text.endswith("%") and len(text) > 1 and not text.lower().endswith("mol%"):
+        return text[:-1].strip(), "wt%"
+    return text, None
+
+
+def _lookup(text: str) -> str | None:
+    lookup, cats = _tables()
+    stripped = text.strip()
+    if stripped in cats:  # exact canonical spelling (case-sensitive: Co vs CO)
+        return stripped
+    raw = re.sub(r"\s", "", stripped).lower()
+    if raw in lookup:
+        return lookup[raw]
+    return lookup.get(_key(stripped))
+
+
+def _prefix(text: str) -> str | None:
+    low = text.lower()
+    if low in _PREFIX_ALIASES:
+        return _PREFIX_ALIASES[low]
+    for abbr in MINERAL_ABBREVIATIONS:
+        if abbr.lower() == low:
+            return abbr
+    return None
+
+
+def split_prefix(name: str) -> tuple[str | None, str]:
+    """Split a mineral prefix off a column name.
+
+    Parameters
+    ----------
+    name:
+        A column header such as ``"Grt_SiO2"``, ``"bt-XMg"``, ``"Pl XAn"`` or ``"SiO2"``.
+
+    Returns
+    -------
+    (prefix, rest):
+        The Whitney & Evans (2010) abbreviation (``"Grt"``) or ``None``, and the remainder of the
+        name, normalised to its canonical spelling when it is known.
+
+    Examples
+    --------
+    >>> split_prefix("Grt_SiO2")
+    ('Grt', 'SiO2')
+    >>> split_prefix("bt_xmg")
+    ('Bt', 'XMg')
+    >>> split_prefix("FeO*")
+    (None, 'FeOT')
+    """
+    p = parse_column(name)
+    if p.name is None:
+        return None, name.strip()
+    return p.prefix, p.name
+
+
+@lru_cache(maxsize=4096)
+def parse_column(name: str) -> ParsedName:
+    """Parse a column header into (mineral prefix, canonical name, unit).
+
+    Recognises unit suffixes (``SiO2 (wt%)``, ``SiO2 [wt.%]``, ``Rb_ppm``, ``Au_ppb``,
+    ``Cr_apfu``), total-iron spellings (``FeO*``, ``FeOt``, ``FeO(T)``, ``FeOtot``, ``Fe2O3(T)``),
+    isotope ratios (``87Sr/86Sr``, ``Sr87/Sr86``), case variants (``SIO2``, ``sio2``) and mineral
+    prefixes (``Grt_SiO2``, ``Bt_XMg``; separator ``_``, ``-``, ``.`` or a space).
+
+    Examples
+    --------
+    >>> parse_column("SiO2 (wt%)")
+    ParsedName(prefix=None, name='SiO2', unit='wt%', original='SiO2 (wt%)')
+    >>> parse_column("Grt_FeO(T)").column
+    'Grt_FeOT'
+    """
+    text = str(name).strip()
+    body, unit = _strip_unit(text)
+    canon = _lookup(body)
+    if canon is not None:
+        return ParsedName(None, canon, unit, text)
+    m = re.match(r"^([A-Za-z]+)[\s_\-.]+(.+)$", body)
+    if m:
+        prefix = _prefix(m.group(1))
+        if prefix is not None:
+            rest, unit2 = _strip_unit(m.group(2).strip())
+            canon = _lookup(rest)
+            if canon is not None:
+                return ParsedName(prefix, canon, unit or unit2, text)
+    # suffix form "SiO2_Grt" (Thermobar style)
+    m = re.match(r"^(.+?)[\s_\-.]+([A-Za-z]+)$", body)
+    if m:
+        prefix = _prefix(m.group(2))
+        canon = _lookup(m.group(1))
+        if prefix is not None and canon is not None:
+            return ParsedName(prefix, canon, unit, text)
+    return ParsedName(None, None, unit, text)
+
+
+def canonical_name(name: str, *, strict: bool = False) -> str | None:
+    """The canonical spelling of a column name.
+
+    Parameters
+    ----------
+    name:
+        Any header (``"SIO2"``, ``"FeO*"``, ``"87Sr/86Sr"``, ``"Grt_XAlm"``, ``"Rb (ppm)"``).
+    strict:
+        If True, return ``None`` for unknown names; otherwise return the stripped input.
+
+    Returns
+    -------
+    str or None
+        The canonical name; normalisation is idempotent
+        (``canonical_name(canonical_name(x)) == canonical_name(x)``).
+
+    Examples
+    --------
+    >>> canonical_name("FeO*"), canonical_name("87Sr/86Sr"), canonical_name("sio2 (wt%)")
+    ('FeOT', 'Sr87Sr86', 'SiO2')
+    >>> canonical_name("Al203", strict=True) is None
+    True
+    """
+    parsed = parse_column(str(name))
+    if parsed.name is None:
+        return None if strict else str(name).strip()
+    return parsed.column
+
+
+def name_category(name: str) -> str | None:
+    """Category of a (possibly prefixed or aliased) column name, or ``None`` if unknown.
+
+    Examples
+    --------
+    >>> name_category("Grt_SiO2"), name_category("La"), name_category("87Sr/86Sr")
+    ('oxide', 'ree', 'isotope')
+    """
+    parsed = parse_column(str(name))
+    if parsed.name is None:
+        return None
+    return _tables()[1][parsed.name]
+
+
+def closest_names(name: str, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    """Closest known names to an unknown header (difflib ratio), for error messages.
+
+    Examples
+    --------
+    >>> closest_names("Al203")
+    ['Al2O3']
+    """
+    text = str(name).strip()
+    body, _ = _strip_unit(text)
+    candidates = known_names()
+    hits = difflib.get_close_matches(body, candidates, n=n, cutoff=cutoff)
+    if not hits:
+        low = {c.lower(): c for c in candidates}
+        hits = [
+            low[h] for h in difflib.get_close_matches(body.lower(), list(low), n=n, cutoff=cutoff)
+        ]
+    return hits
+
+
+def normalise_columns(
+    df: pd.DataFrame, *, errors: str = "ignore", mapping: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Return a copy of ``df`` with recognised headers renamed to canonical names.
+
+    Parameters
+    ----------
+    df:
+        Any table; it is not modified.
+    errors:
+        ``"ignore"`` keeps unknown headers as they are; ``"raise"`` raises
+        :class:`~petroinfer.errors.InputError` listing them with suggestions.
+    mapping:
+        Explicit renames applied first (user overrides of the vocabulary).
+
+    Returns
+    -------
+    DataFrame
+        Renamed copy. Units found in headers are stored in ``out.attrs["units"]``
+        (``{column: unit}``). Two headers normalising to the same name raise ``InputError``.
+    """
+    from petroinfer.errors import InputError
+
+    mapping = dict(mapping or {})
+    new_cols: list[str] = []
+    units: dict[str, str] = dict(df.attrs.get("units", {}))
+    unknown: list[str] = []
+    for col in df.columns:
+        if col in mapping:
+            new_cols.append(mapping[col])
+            continue
+        parsed = parse_column(str(col))
+        if parsed.name is None:
+            unknown.append(str(col))
+            new_cols.append(str(col).strip() if isinstance(col, str) else col)
+        else:
+            new_cols.append(parsed.column)
+        if parsed.unit is not None:
+            units[new_cols[-1]] = parsed.unit
+    if errors == "raise" and unknown:
+        raise InputError(_unknown_message(unknown), column=unknown[0])
+    seen: dict[str, str] = {}
+    for old, new in zip(df.columns, new_cols, strict=True):
+        if new in seen:
+            raise InputError(
+                f"columns {seen[new]!r} and {old!r} both mean {new!r}; keep one of them",
+                column=str(old),
+            )
+        seen[new] = str(old)
+    out = df.copy()
+    out.columns = new_cols
+    out.attrs = {**df.attrs, "units": units}
+    return out
+
+
+def _unknown_message(unknown: list[str]) -> str:
+    parts = []
+    for u in unknown:
+        hint = closest_names(u)
+        parts.append(f"{u!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    return (
+        "unknown column name(s): "
+        + ", ".join(parts)
+        + "; rename them, or pass them as ignore=... / --ignore if they are not compositional"
+    )
