@@ -42,6 +42,17 @@ def _where(x: int) -> tuple[int, str]:
     return x, get_worker().address
 
 
+def _cancel_own_task_on_one(x: int) -> int:
+    """Item 1 cancels its own future (as a user or a lost worker would) and then lingers."""
+    if x == 1:
+        from distributed import Future, get_client, get_worker
+
+        client = get_client()
+        client.cancel([Future(get_worker().get_current_task(), client)], force=True)
+        time.sleep(0.5)
+    return x
+
+
 def _norm(a: np.ndarray) -> float:
     return float(np.linalg.norm(a))
 
@@ -69,6 +80,11 @@ def test_local_error_names_index_and_item():
     assert "ValueError: cannot handle 3" in str(err)
     assert isinstance(err.__cause__, ValueError)
     assert str(err.__cause__) == "cannot handle 3"
+
+
+def test_cancelled_task_is_reported_with_its_item():
+    with pytest.raises(TaskError, match=r"task 1 of 3 .* item 1 ended with status 'cancelled'"):
+        map_tasks(_cancel_own_task_on_one, [0, 1, 2], progress=False, n_workers=2)
 
 
 def test_long_item_repr_is_truncated():

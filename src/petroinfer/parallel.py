@@ -189,6 +189,13 @@ def _run(
                         index=i,
                         item=items[i],
                     ) from exc
+                if fut.status != "finished":  # cancelled elsewhere, or lost with its worker
+                    raise TaskError(
+                        f"task {i} of {len(items)} ({name}) on item {_short_repr(items[i])} "
+                        f"ended with status {fut.status!r}",
+                        index=i,
+                        item=items[i],
+                    )
                 results[i] = fut.result()
                 fut.release()
                 advance()
