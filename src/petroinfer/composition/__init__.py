@@ -17,6 +17,7 @@ from petroinfer.composition._formula import (
     MineralSpec,
     endmember_fractions,
     mineral_formula,
+    oxides_from_formula,
 )
 from petroinfer.composition._names import (
     ENDMEMBERS,
@@ -90,6 +91,7 @@ __all__ = [
     "oxide_stoichiometry",
     "oxide_to_element",
     "oxide_total",
+    "oxides_from_formula",
     "parse_column",
     "recalculate_iron",
     "renormalise_volatile_free",

@@ -14,7 +14,7 @@ Deer, W.A., Howie, R.A. & Zussman, J. (1992) *An Introduction to the Rock-Formin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +24,13 @@ from petroinfer.composition._names import name_category, parse_column
 from petroinfer.composition._units import molar_mass, oxide_stoichiometry
 from petroinfer.errors import InputError, ModelError
 
-__all__ = ["MINERALS", "MineralSpec", "endmember_fractions", "mineral_formula"]
+__all__ = [
+    "MINERALS",
+    "MineralSpec",
+    "endmember_fractions",
+    "mineral_formula",
+    "oxides_from_formula",
+]
 
 _IRON = {"FeO", "Fe2O3", "FeOT", "Fe2O3T"}
 _NOT_CATIONS = {"H2O", "H2O+", "H2O-", "CO2", "LOI", "F", "Cl", "S", "SO2", "Total", "CationSum"}
@@ -415,3 +421,55 @@ def endmember_fractions(formula: pd.DataFrame, mineral: str) -> pd.DataFrame:
     if key not in MINERALS:
         raise ModelError(f"mineral={mineral!r} is not one of {sorted(MINERALS)}")
     return pd.DataFrame(MINERALS[key].endmembers(formula), index=formula.index)
+
+
+def oxides_from_formula(
+    formula: Mapping[str, float] | pd.DataFrame, *, h2o: float = 0.0, total: float = 100.0
+) -> pd.DataFrame:
+    """Oxide wt% of a structural formula (the forward model of :func:`mineral_formula`).
+
+    Parameters
+    ----------
+    formula:
+        Cations per formula unit, e.g. ``{"Fe2+": 3, "Al": 2, "Si": 3}`` (a mapping, or a
+        DataFrame with one formula per row). ``Fe2+`` → FeO, ``Fe3+`` → Fe2O3, other cations
+        → :data:`~petroinfer.composition.DEFAULT_OXIDES`.
+    h2o:
+        Moles of H2O per formula unit (1 for O10(OH)2 micas), included in the analysis.
+    total:
+        Sum of the returned oxides (100 for a perfect analysis).
+
+    Returns
+    -------
+    DataFrame
+        Oxide wt% (plus ``H2O`` when ``h2o > 0``).
+
+    Notes
+    -----
+    Oxide :math:`M_xO_y` receives :math:`n_M/x` moles per formula unit; masses use
+    :func:`~petroinfer.composition.molar_mass`; the result is closed to ``total``.
+
+    Examples
+    --------
+    >>> ox = oxides_from_formula({"Fe2+": 3, "Al": 2, "Si": 3})
+    >>> round(float(ox["FeO"].iloc[0]), 2)
+    43.3
+    """
+    from petroinfer.composition._units import DEFAULT_OXIDES
+
+    df = pd.DataFrame([dict(formula)]) if not isinstance(formula, pd.DataFrame) else formula
+    table = {**DEFAULT_OXIDES, "Fe2+": "FeO", "Fe3+": "Fe2O3", "Fe": "FeO"}
+    masses: dict[str, np.ndarray] = {}
+    for col in df.columns:
+        if col in {"CationSum", "Oxygens"} or str(col).startswith("X") or col in {"Mg#", "Cr#"}:
+            continue
+        if col not in table:
+            raise InputError(f"no oxide known for cation {col!r}", column=str(col))
+        ox = table[col]
+        _, x, _ = oxide_stoichiometry(ox)
+        n = pd.to_numeric(df[col], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        masses[ox] = masses.get(ox, 0.0) + n / x * molar_mass(ox)
+    if h2o > 0:
+        masses["H2O"] = np.full(len(df), h2o * molar_mass("H2O"))
+    out = pd.DataFrame(masses, index=df.index)
+    return out.mul(total / out.sum(axis=1), axis=0)
