@@ -54,7 +54,7 @@ def info(out: OutOpt = None, json_out: JsonOpt = False) -> None:
         "petroinfer": __version__,
         "python": platform.python_version(),
         **deps,
-        "data_dir": str(data_dir()),
+        "data_dir": str(data_dir() or "(PETROINFER_DATA_DIR unset)"),
         "scheduler": os.environ.get("PETROINFER_SCHEDULER", "embedded LocalCluster"),
     }
     emit(summary, json_out=json_out, out=out, title="petroinfer info")
