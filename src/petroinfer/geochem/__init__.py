@@ -1,1 +1,32 @@
-"""petroinfer.geochem."""
+"""petroinfer.geochem: whole-rock and mineral-chemistry multivariate analysis."""
+
+from petroinfer.geochem.clustering import KMeansCluster, assign_clusters_to_endmembers, crosstab_clusters
+from petroinfer.geochem.components import (
+    Standardiser,
+    Whitener,
+    kca_direction_diagnostic,
+    principal_angles,
+    principal_components,
+    standardise,
+    whiten,
+)
+from petroinfer.geochem.endmembers import EndmemberNMF, EndmemberResult
+from petroinfer.geochem.isocon import IsoconResult, SparseIsocon, classic_isocon
+
+__all__ = [
+    "EndmemberNMF",
+    "EndmemberResult",
+    "IsoconResult",
+    "KMeansCluster",
+    "SparseIsocon",
+    "Standardiser",
+    "Whitener",
+    "assign_clusters_to_endmembers",
+    "classic_isocon",
+    "crosstab_clusters",
+    "kca_direction_diagnostic",
+    "principal_angles",
+    "principal_components",
+    "standardise",
+    "whiten",
+]

@@ -1,0 +1,143 @@
+"""Numerical core of :class:`~petroinfer.geochem.EndmemberNMF` (private).
+
+* many random restarts of :class:`sklearn.decomposition.NMF` (the engine), run in parallel chunks;
+* stability of the end-members over the restarts (alignment + silhouette, NMFk-style);
+* masked-entry cross-validation with weighted multiplicative updates (batched over folds, numpy);
+* bootstrap refits warm-started from the point estimate.
+
+Equations (Lee & Seung 2001; weighted form after Ho 2008 / Zhang et al. 1996 for missing entries):
+
+* Frobenius, weights M: H ← H ⊙ Wᵀ(M⊙X) ⊘ Wᵀ(M⊙WH), W ← W ⊙ (M⊙X)Hᵀ ⊘ (M⊙WH)Hᵀ;
+* generalised KL, weights M: H ← H ⊙ Wᵀ(M⊙X⊘WH) ⊘ WᵀM, W ← W ⊙ (M⊙X⊘WH)Hᵀ ⊘ MHᵀ.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.decomposition import NMF
+from sklearn.exceptions import ConvergenceWarning as SkConvergenceWarning
+from sklearn.metrics import silhouette_samples
+
+_EPS = 1e-12
+SK_LOSS = {"kl": "kullback-leibler", "frobenius": "frobenius"}
+
+
+def divergence(X: np.ndarray, WH: np.ndarray, loss: str, mask: np.ndarray | None = None) -> float:
+    """Generalised KL  Σ[x log(x/y) − x + y]  or  ½ Σ (x − y)², over the entries where mask is true."""
+    if mask is None:
+        mask = np.ones(X.shape, dtype=bool)
+    x, y = X[mask], np.maximum(WH[mask], _EPS)
+    if loss == "kl":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(x > 0, x * np.log(x / y), 0.0)
+        return float(np.sum(t - x + y))
+    return float(0.5 * np.sum((x - y) ** 2))
+
+
+def _engine(K: int, loss: str, *, init: str, seed: int | None, max_iter: int, tol: float) -> NMF:
+    return NMF(
+        n_components=K,
+        beta_loss=SK_LOSS[loss],
+        solver="mu" if loss == "kl" else "cd",
+        init=init,
+        random_state=seed,
+        max_iter=max_iter,
+        tol=tol,
+    )
+
+
+def fit_one(X, K, loss, seed, max_iter, tol, W0=None, H0=None):
+    """One sklearn NMF fit; returns (W, H, loss value, converged)."""
+    init = "custom" if W0 is not None else "random"
+    model = _engine(K, loss, init=init, seed=seed, max_iter=max_iter, tol=tol)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkConvergenceWarning)
+        if W0 is not None:
+            W = model.fit_transform(X, W=W0.copy(), H=H0.copy())
+        else:
+            W = model.fit_transform(X)
+    converged = not any(issubclass(w.category, SkConvergenceWarning) for w in caught)
+    H = model.components_
+    return W, H, divergence(X, W @ H, loss), converged
+
+
+def restart_chunk(X, K, loss, seeds, max_iter, tol):
+    """A chunk of random restarts (the unit of parallel work)."""
+    return [fit_one(X, K, loss, int(s), max_iter, tol) for s in seeds]
+
+
+def normalise_rows(H: np.ndarray) -> np.ndarray:
+    return H / np.maximum(H.sum(axis=1, keepdims=True), _EPS)
+
+
+def align(ref: np.ndarray, H: np.ndarray) -> np.ndarray:
+    """Permutation p such that H[p] best matches ref (Hungarian on cosine similarity)."""
+    a = ref / np.maximum(np.linalg.norm(ref, axis=1, keepdims=True), _EPS)
+    b = H / np.maximum(np.linalg.norm(H, axis=1, keepdims=True), _EPS)
+    _, cols = linear_sum_assignment(-(a @ b.T))
+    return cols
+
+
+def stability(Hs: list[np.ndarray], ref: np.ndarray) -> tuple[float, float]:
+    """Silhouette of the end-members of all restarts, clustered by alignment to the reference.
+
+    Returns (minimum cluster silhouette, mean silhouette), cosine distance. One end-member (K = 1) is
+    trivially stable: (1, 1).
+    """
+    K = ref.shape[0]
+    if K == 1:
+        return 1.0, 1.0
+    rows, labels = [], []
+    for H in Hs:
+        p = align(ref, H)
+        rows.append(H[p])
+        labels.append(np.arange(K))
+    R = np.vstack(rows)
+    lab = np.concatenate(labels)
+    s = silhouette_samples(R, lab, metric="cosine")
+    per_cluster = np.array([s[lab == k].mean() for k in range(K)])
+    return float(per_cluster.min()), float(s.mean())
+
+
+def masked_cv(X, K, loss, n_folds, rng, n_iter=400):
+    """Masked-entry cross-validation: each entry is held out in exactly one fold.
+
+    Returns the held-out loss per held-out entry for every fold (array of length n_folds).
+    All folds are fitted at once with batched weighted multiplicative updates.
+    """
+    n, p = X.shape
+    fold = rng.integers(0, n_folds, size=(n, p))
+    M = np.stack([(fold != f).astype(float) for f in range(n_folds)])  # 1 = observed (train)
+    scale = np.sqrt(max(X.mean(), _EPS) / K)
+    W = rng.uniform(0.1, 1.0, size=(n_folds, n, K)) * scale
+    H = rng.uniform(0.1, 1.0, size=(n_folds, K, p)) * scale
+    MX = M * X
+    for _ in range(n_iter):
+        WH = np.maximum(W @ H, _EPS)
+        if loss == "kl":
+            R = MX / WH
+            H *= (W.transpose(0, 2, 1) @ R) / np.maximum(W.transpose(0, 2, 1) @ M, _EPS)
+            WH = np.maximum(W @ H, _EPS)
+            R = MX / WH
+            W *= (R @ H.transpose(0, 2, 1)) / np.maximum(M @ H.transpose(0, 2, 1), _EPS)
+        else:
+            H *= (W.transpose(0, 2, 1) @ MX) / np.maximum(W.transpose(0, 2, 1) @ (M * WH), _EPS)
+            WH = W @ H
+            W *= (MX @ H.transpose(0, 2, 1)) / np.maximum((M * WH) @ H.transpose(0, 2, 1), _EPS)
+    out = np.empty(n_folds)
+    for f in range(n_folds):
+        test = M[f] == 0
+        out[f] = divergence(X, W[f] @ H[f], loss, mask=test) / max(test.sum(), 1)
+    return out
+
+
+def bootstrap_chunk(X, W, H, loss, index_sets, max_iter, tol):
+    """Refit on bootstrap resamples of the rows, warm-started from (W[idx], H); returns aligned H's."""
+    out = []
+    for idx in index_sets:
+        _, Hb, _, _ = fit_one(X[idx], H.shape[0], loss, None, max_iter, tol, W0=W[idx], H0=H)
+        out.append(Hb[align(H, Hb)])
+    return out

@@ -1,0 +1,250 @@
+"""Standardise or whiten, then PCA / ICA, and compare with k-means (Iwamori et al. 2017).
+
+Iwamori et al. (2017, G-cubed 18:994) show that k-means cluster analysis (KCA) and PCA give essentially
+the same picture on **standardised** data (the continuous relaxation of the k-means indicator matrix is
+spanned by the first K−1 PCs; Ding & He 2004), whereas on **whitened** data (every principal direction
+rescaled to unit variance) k-means, like ICA, is driven by non-Gaussian structure (groups, independent
+trends) irrespective of the variance. This module provides the two transformers, PCA / FastICA wrappers
+and a diagnostic that measures the angles between the k-means centroid directions and the PC / IC
+directions (geochem.md §3, §9.4).
+
+Equations [K]: standardise :math:`Z = (X-\\mu)/\\sigma`; :math:`\\mathrm{cov}(Z) = V\\Lambda V^T`;
+PCA scores :math:`T = ZV`; whiten :math:`Y = Z V_m \\Lambda_m^{-1/2}` so that :math:`\\mathrm{cov}(Y)=I`.
+FastICA (Hyvärinen 1999) on :math:`Y` with :math:`g = \\tanh` and symmetric decorrelation.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy.linalg import subspace_angles
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.cluster import KMeans
+from sklearn.decomposition import FastICA
+from sklearn.utils.validation import check_is_fitted
+
+from petroinfer._rng import RandomState, as_generator
+from petroinfer.errors import InputError, ModelError
+from petroinfer.geochem._tables import as_numeric_frame
+
+__all__ = [
+    "Standardiser",
+    "Whitener",
+    "direction_angles",
+    "independent_components",
+    "kca_direction_diagnostic",
+    "principal_angles",
+    "principal_components",
+    "standardise",
+    "whiten",
+]
+
+
+def _frame(X: Any) -> pd.DataFrame:
+    return as_numeric_frame(X, name="X", allow_negative=True, min_rows=2)
+
+
+class Standardiser(TransformerMixin, BaseEstimator):
+    """Zero mean, unit standard deviation per column: :math:`Z = (X-\\mu)/\\sigma` (σ with ddof = 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z = Standardiser().fit_transform(np.array([[1.0, 10.0], [3.0, 30.0]]))
+    >>> np.allclose(Z.std(axis=0, ddof=1), 1.0)
+    True
+    """
+
+    def fit(self, X: Any, y: Any = None) -> Standardiser:
+        df = _frame(X)
+        sd = df.std(ddof=1).to_numpy()
+        const = np.flatnonzero(~(sd > 0))
+        if len(const):
+            c = df.columns[const[0]]
+            raise InputError("column is constant; it cannot be standardised", column=c,
+                             value=float(df[c].iloc[0]))
+        self.mean_ = df.mean().to_numpy()
+        self.scale_ = sd
+        self.feature_names_in_ = np.array(df.columns, dtype=object)
+        self.n_features_in_ = df.shape[1]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "mean_")
+        A = _frame(X).to_numpy()
+        if A.shape[1] != self.n_features_in_:
+            raise InputError(f"expected {self.n_features_in_} columns, got {A.shape[1]}")
+        return (A - self.mean_) / self.scale_
+
+    def inverse_transform(self, Z: Any) -> np.ndarray:
+        check_is_fitted(self, "mean_")
+        return np.asarray(Z, dtype=float) * self.scale_ + self.mean_
+
+
+class Whitener(TransformerMixin, BaseEstimator):
+    """Standardise, rotate to principal axes and rescale each axis to unit variance (Iwamori 2017).
+
+    :math:`Y = Z V_m \\Lambda_m^{-1/2}` keeps the m leading components; ``n_components="auto"`` picks
+    the smallest m whose cumulative explained variance reaches ``variance_threshold``.
+
+    Attributes
+    ----------
+    n_components_, components_ (m × p, rows = PC directions in standardised space),
+    explained_variance_ (Λ_m), explained_variance_ratio_, standardiser_.
+    """
+
+    def __init__(self, n_components: int | Literal["auto"] = "auto", variance_threshold: float = 0.99):
+        self.n_components = n_components
+        self.variance_threshold = variance_threshold
+
+    def fit(self, X: Any, y: Any = None) -> Whitener:
+        if not 0 < self.variance_threshold <= 1:
+            raise ModelError(f"variance_threshold must be in (0, 1], got {self.variance_threshold}")
+        self.standardiser_ = Standardiser().fit(X)
+        Z = self.standardiser_.transform(X)
+        lam, V = np.linalg.eigh(np.cov(Z, rowvar=False))
+        order = np.argsort(lam)[::-1]
+        lam, V = np.maximum(lam[order], 0.0), V[:, order]
+        ratio = lam / lam.sum()
+        if self.n_components == "auto":
+            m = int(np.searchsorted(np.cumsum(ratio), self.variance_threshold - 1e-12) + 1)
+        else:
+            m = int(self.n_components)
+            if not 1 <= m <= Z.shape[1]:
+                raise ModelError(f"n_components must be in 1..{Z.shape[1]}, got {m}")
+        m = min(m, int(np.sum(lam > 1e-12 * lam[0])))
+        self.n_components_ = m
+        self.components_ = V[:, :m].T
+        self.explained_variance_ = lam[:m]
+        self.explained_variance_ratio_ = ratio[:m]
+        self.n_features_in_ = Z.shape[1]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "components_")
+        Z = self.standardiser_.transform(X)
+        return (Z @ self.components_.T) / np.sqrt(self.explained_variance_)
+
+
+def standardise(X: Any) -> pd.DataFrame:
+    """Standardised copy of a table (DataFrame with the same index and columns)."""
+    df = _frame(X)
+    return pd.DataFrame(Standardiser().fit_transform(df), index=df.index, columns=df.columns)
+
+
+def whiten(X: Any, n_components: int | Literal["auto"] = "auto",
+           variance_threshold: float = 0.99) -> pd.DataFrame:
+    """Whitened scores ``W1 … Wm`` of a table (see :class:`Whitener`)."""
+    df = _frame(X)
+    w = Whitener(n_components, variance_threshold)
+    Y = w.fit_transform(df)
+    return pd.DataFrame(Y, index=df.index, columns=[f"W{i + 1}" for i in range(Y.shape[1])])
+
+
+def principal_components(X: Any, n_components: int | None = None) -> dict[str, Any]:
+    """PCA of the standardised table: scores, loadings (directions), explained variance ratio."""
+    df = _frame(X)
+    w = Whitener(n_components=n_components or df.shape[1], variance_threshold=1.0).fit(df)
+    Z = w.standardiser_.transform(df)
+    names = [f"PC{i + 1}" for i in range(w.n_components_)]
+    return {
+        "scores": pd.DataFrame(Z @ w.components_.T, index=df.index, columns=names),
+        "loadings": pd.DataFrame(w.components_.T, index=df.columns, columns=names),
+        "explained_variance_ratio": pd.Series(w.explained_variance_ratio_, index=names),
+    }
+
+
+def independent_components(
+    Y: Any, n_components: int | None = None, random_state: RandomState = None
+) -> np.ndarray:
+    """FastICA (logcosh contrast, symmetric decorrelation; Hyvärinen 1999) on whitened data.
+
+    Returns the unit unmixing rows (IC directions in the whitened space), shape (m, m); with
+    ``n_components`` only the first m whitened coordinates are used."""
+    A = _frame(Y).to_numpy()
+    if n_components is not None:
+        A = A[:, :n_components]
+    seed = int(as_generator(random_state).integers(0, 2**31 - 1))
+    ica = FastICA(whiten=False, fun="logcosh", algorithm="parallel", random_state=seed,
+                  max_iter=2000, tol=1e-4)
+    ica.fit(A)
+    W = ica.components_
+    return W / np.linalg.norm(W, axis=1, keepdims=True)
+
+
+def principal_angles(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Principal angles (degrees, descending) between the column spaces of A and B (Björck & Golub 1973)."""
+    return np.degrees(subspace_angles(np.asarray(A, float), np.asarray(B, float)))
+
+
+def direction_angles(centroids: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """Angle (degrees) between each centroid's nearest-neighbour difference vector and the closest
+    of the given ``directions`` (rows; sign ignored).
+
+    The nearest-neighbour differences are the "centroid directions": for clusters laid out along
+    independent trends they point along those trends.
+    """
+    C = np.asarray(centroids, float)
+    D = np.asarray(directions, float)
+    D = D / np.linalg.norm(D, axis=1, keepdims=True)
+    dist = np.linalg.norm(C[:, None, :] - C[None, :, :], axis=-1)
+    np.fill_diagonal(dist, np.inf)
+    nn = np.argmin(dist, axis=1)
+    diffs = C[nn] - C
+    diffs /= np.linalg.norm(diffs, axis=1, keepdims=True)
+    cos = np.abs(diffs @ D.T).max(axis=1)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def kca_direction_diagnostic(
+    X: Any,
+    n_clusters: int,
+    *,
+    scaling: Literal["standardise", "whiten"] = "standardise",
+    variance_threshold: float = 0.99,
+    n_init: int = 50,
+    random_state: RandomState = None,
+) -> dict[str, Any]:
+    """How k-means centroids relate to PCs and ICs after standardising or whitening (Iwamori 2017).
+
+    Returns a dict with ``subspace_angle_pc`` (largest principal angle, degrees, between the centred
+    centroid subspace and the top K−1 PCs), ``angles_to_pc`` / ``angles_to_ic`` (per centroid, see
+    :func:`direction_angles`) and their means, plus ``centroids``, ``labels``, ``pc_directions``,
+    ``ic_directions`` in the analysed space (standardised Z or whitened Y).
+    """
+    df = _frame(X)
+    rng = as_generator(random_state)
+    if n_clusters < 2 or n_clusters > len(df):
+        raise ModelError(f"n_clusters must be in 2..{len(df)}, got {n_clusters}")
+    if scaling == "standardise":
+        S = Standardiser().fit_transform(df)
+        w = Whitener(n_components=df.shape[1], variance_threshold=1.0).fit(df)
+        pcs = w.components_
+    elif scaling == "whiten":
+        S = Whitener(variance_threshold=variance_threshold).fit_transform(df)
+        pcs = np.eye(S.shape[1])  # whitened coordinates are the (rescaled) PC axes
+    else:
+        raise ModelError(f"scaling must be 'standardise' or 'whiten', got {scaling!r}")
+    km = KMeans(n_clusters, n_init=n_init, random_state=int(rng.integers(0, 2**31 - 1))).fit(S)
+    C = km.cluster_centers_
+    ics = independent_components(S, random_state=rng)
+    Cc = C - np.average(C, axis=0, weights=np.bincount(km.labels_, minlength=n_clusters))
+    k1 = min(n_clusters - 1, pcs.shape[0])
+    sub = principal_angles(Cc.T, pcs[:k1].T)
+    to_pc = direction_angles(C, pcs)
+    to_ic = direction_angles(C, ics)
+    return {
+        "scaling": scaling,
+        "n_clusters": n_clusters,
+        "subspace_angle_pc": float(sub.max()),
+        "angles_to_pc": to_pc,
+        "angles_to_ic": to_ic,
+        "mean_angle_to_pc": float(to_pc.mean()),
+        "mean_angle_to_ic": float(to_ic.mean()),
+        "centroids": C,
+        "labels": km.labels_,
+        "pc_directions": pcs,
+        "ic_directions": ics,
+    }
