@@ -448,23 +448,30 @@ def name_category(name: str) -> str | None:
 
 
 def closest_names(name: str, n: int = 1, cutoff: float = 0.6) -> list[str]:
-    """Closest known names to an unknown header (difflib ratio), for error messages.
+    """Closest known names to an unknown header, for error messages.
+
+    Similarity is the :class:`difflib.SequenceMatcher` ratio of the lower-cased names (also
+    trying the digit ``0`` read as the letter ``O``), plus 0.15 when the leading element symbol
+    agrees.
 
     Examples
     --------
-    >>> closest_names("Al203")
-    ['Al2O3']
+    >>> closest_names("Al203"), closest_names("SiO3")
+    (['Al2O3'], ['SiO2'])
     """
-    text = str(name).strip()
-    body, _ = _strip_unit(text)
-    candidates = known_names()
-    hits = difflib.get_close_matches(body, candidates, n=n, cutoff=cutoff)
-    if not hits:
-        low = {c.lower(): c for c in candidates}
-        hits = [
-            low[h] for h in difflib.get_close_matches(body.lower(), list(low), n=n, cutoff=cutoff)
-        ]
-    return hits
+    body, _ = _strip_unit(str(name).strip())
+    variants = {body.lower(), body.replace("0", "O").lower()}
+    lead = re.match(r"[A-Z][a-z]?", body[:1].upper() + body[1:2].lower())
+    scored: list[tuple[float, str]] = []
+    for cand in known_names():
+        sm = max(difflib.SequenceMatcher(None, v, cand.lower()).ratio() for v in variants)
+        m = re.match(r"[A-Z][a-z]?", cand)
+        if lead and m and m.group(0) == lead.group(0) and len(body) > 1:
+            sm += 0.15
+        if sm >= cutoff:
+            scored.append((sm, cand))
+    scored.sort(key=lambda t: -t[0])
+    return [c for _, c in scored[:n]]
 
 
 def normalise_columns(
