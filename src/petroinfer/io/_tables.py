@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from petroinfer.composition._names import _UNITS, canonical_name, normalise_columns, parse_column
+from petroinfer.composition._names import (
+    _UNITS,
+    canonical_name,
+    name_category,
+    normalise_columns,
+    parse_column,
+)
 from petroinfer.errors import InputError
 
 __all__ = ["read_table"]
@@ -161,7 +167,7 @@ def read_table(
             file_units[new] = row_units[old]
     if isinstance(units, str):
         for c in df.columns:
-            if parse_column(str(c)).name is not None:
+            if name_category(str(c)) in {"oxide", "volatile", "element", "ree", "total"}:
                 file_units[c] = units
     elif units is not None:
         for k, v in units.items():
