@@ -216,7 +216,7 @@ def _check_values(values: np.ndarray, x: np.ndarray, name: str, *, allow_neg_inf
             else ""
         )
         raise ModelError(
-            f"{name} returned a non-finite value {values[i]!r} at parameters "
+            f"{name} returned a non-finite value {float(values[i])!r} at parameters "
             f"{np.array2string(x[i], precision=6)}{hint}"
         )
 
@@ -240,21 +240,29 @@ class _ChainSpec:
     random_walk: bool
     target_acceptance: float
     proposal_cov: np.ndarray
-    initial: np.ndarray | None
+    initial: list[np.ndarray | None] | None
     n_params: int
 
 
-class _Chain:
-    """State and sweeps of one independent replica-exchange run."""
+class _Batch:
+    """State and sweeps of ``C`` independent replica-exchange runs sharing one ladder.
 
-    def __init__(self, spec: _ChainSpec, rng: np.random.Generator) -> None:
+    The chains are stacked (arrays ``(C, L, ...)``) so that one call of a vectorised likelihood serves
+    every replica of every chain; each chain draws from its own random stream, so a chain's
+    trajectory does not depend on which other chains share its batch (serial == parallel).
+    """
+
+    _PRIOR_BLOCK = 256
+
+    def __init__(self, spec: _ChainSpec, rngs: Sequence[np.random.Generator]) -> None:
         self.spec = spec
-        self.rng = rng
+        self.rngs = list(rngs)
+        C = len(self.rngs)
         self.loglik_fn = _evaluator(
             spec.log_likelihood, "log_likelihood", spec.vectorized, spec.data
         )
         self.logprior_fn = _evaluator(spec.log_prior, "log_prior", spec.vectorized, None)
-        self.n_evals = 0
+        self.n_evals = np.zeros(C, dtype=np.int64)
         d = spec.n_params
         self.betas = (
             spec.betas.copy()
@@ -262,36 +270,44 @@ class _Chain:
             else geometric_ladder(spec.n_temps, spec.beta_min)
         )
         L = self.betas.size
-        if spec.initial is not None:
-            x = np.array(spec.initial, dtype=float)
-            if x.ndim == 1:
-                x = np.tile(x, (L, 1))
-            if x.shape != (L, d):
+        self._prior_buf = [np.empty((0, d))] * C
+        self._prior_pos = [0] * C
+        x = np.empty((C, L, d))
+        for c in range(C):
+            init = spec.initial[c] if spec.initial is not None else None
+            if init is None:
+                x[c] = self._prior_draws(self.rngs[c], L)
+                continue
+            xc = np.array(init, dtype=float)
+            if xc.ndim == 1:
+                xc = np.tile(xc, (L, 1))
+            if xc.shape != (L, d):
                 raise InputError(
-                    f"initial states must have shape ({d},) or ({L}, {d})", value=x.shape
+                    f"initial states must have shape ({d},) or ({L}, {d})", value=xc.shape
                 )
-        else:
-            x = self._prior_draws(L)
+            x[c] = xc
         self.x = x
-        self.lp = self.logprior_fn(x)
-        _check_values(self.lp, x, "log_prior", allow_neg_inf=True)
-        if np.any(~np.isfinite(self.lp)):
-            i = int(np.argmax(~np.isfinite(self.lp)))
+        flat = x.reshape(C * L, d)
+        lp = self.logprior_fn(flat)
+        _check_values(lp, flat, "log_prior", allow_neg_inf=True)
+        if np.any(~np.isfinite(lp)):
+            i = int(np.argmax(~np.isfinite(lp)))
             raise ModelError(
-                f"initial state {np.array2string(x[i], precision=6)} has zero prior "
+                f"initial state {np.array2string(flat[i], precision=6)} has zero prior "
                 "density (log_prior = -inf)"
             )
-        self.ll = self._loglik(x)
-        d = spec.n_params
-        self.cov = np.tile(spec.proposal_cov, (L, 1, 1))
+        self.lp = lp.reshape(C, L)
+        self.ll = self._loglik(flat).reshape(C, L)
+        self.n_evals += L
+        self.cov = np.tile(spec.proposal_cov, (C, L, 1, 1))
         self.mu = x.copy()
-        self.log_scale = np.full(L, math.log(2.38 / math.sqrt(d)))
+        self.log_scale = np.full((C, L), math.log(2.38 / math.sqrt(d)))
         self.chol = self._cholesky(self.cov)
         self.t_adapt = 0
 
     # -- helpers
-    def _prior_draws(self, n: int) -> np.ndarray:
-        out = np.asarray(self.spec.prior_sample(self.rng, n), dtype=float)
+    def _prior_draws(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        out = np.asarray(self.spec.prior_sample(rng, n), dtype=float)
         if out.ndim == 1 and self.spec.n_params == 1:
             out = out[:, None]
         if out.shape != (n, self.spec.n_params):
@@ -301,78 +317,101 @@ class _Chain:
             )
         return out
 
+    def _next_prior(self) -> np.ndarray:
+        """One exact prior draw per chain (drawn in blocks from each chain's own stream)."""
+        out = np.empty((len(self.rngs), self.spec.n_params))
+        for c, rng in enumerate(self.rngs):
+            if self._prior_pos[c] >= self._prior_buf[c].shape[0]:
+                self._prior_buf[c] = self._prior_draws(rng, self._PRIOR_BLOCK)
+                self._prior_pos[c] = 0
+            out[c] = self._prior_buf[c][self._prior_pos[c]]
+            self._prior_pos[c] += 1
+        return out
+
     def _loglik(self, x: np.ndarray) -> np.ndarray:
         out = self.loglik_fn(x)
-        self.n_evals += x.shape[0]
         _check_values(out, x, "log_likelihood", allow_neg_inf=False)
         return out
 
     @staticmethod
     def _cholesky(cov: np.ndarray) -> np.ndarray:
         d = cov.shape[-1]
-        scale = np.trace(cov, axis1=1, axis2=2) / d
-        jitter = (1e-10 * scale + 1e-300)[:, None, None] * np.eye(d)
+        scale = np.trace(cov, axis1=-2, axis2=-1) / d
+        jitter = (1e-10 * scale + 1e-300)[..., None, None] * np.eye(d)
         try:
             return np.linalg.cholesky(cov + jitter)
         except np.linalg.LinAlgError:
-            diag = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 1e-300, None))
-            return diag[:, :, None] * np.eye(d)
+            diag = np.sqrt(np.clip(np.diagonal(cov, axis1=-2, axis2=-1), 1e-300, None))
+            return diag[..., :, None] * np.eye(d)
 
     # -- moves
     def rw_step(self) -> np.ndarray:
         """One random-walk Metropolis update of every rung; rung 0 gets an exact prior draw."""
-        L, d = self.x.shape
-        z = self.rng.standard_normal((L, d))
-        prop = self.x + np.exp(self.log_scale)[:, None] * np.einsum("lij,lj->li", self.chol, z)
+        C, L, d = self.x.shape
+        z = np.stack([g.standard_normal((L, d)) for g in self.rngs])
+        step = np.einsum("clij,clj->cli", self.chol, z)
+        prop = self.x + np.exp(self.log_scale)[..., None] * step
         exact0 = self.spec.prior_sample is not None and self.betas[0] == 0.0
         if exact0:
-            prop[0] = self._prior_draws(1)[0]
-        lp = self.logprior_fn(prop)
-        _check_values(lp, prop, "log_prior", allow_neg_inf=True)
+            prop[:, 0] = self._next_prior()
+        flat = prop.reshape(C * L, d)
+        lp = self.logprior_fn(flat)
+        _check_values(lp, flat, "log_prior", allow_neg_inf=True)
+        lp = lp.reshape(C, L)
         ok = np.isfinite(lp)
-        ll = np.zeros(L)
+        ll = np.zeros((C, L))
         ll[ok] = self._loglik(prop[ok])
-        log_a = np.full(L, -np.inf)
-        log_a[ok] = self.betas[ok] * (ll[ok] - self.ll[ok]) + lp[ok] - self.lp[ok]
+        self.n_evals += ok.sum(axis=1)
+        log_a = np.full((C, L), -np.inf)
+        beta = np.broadcast_to(self.betas, (C, L))
+        log_a[ok] = beta[ok] * (ll[ok] - self.ll[ok]) + lp[ok] - self.lp[ok]
         if exact0:
-            log_a[0] = 0.0  # independence proposal from the prior is exact at beta = 0
-        acc = np.log(self.rng.random(L)) < log_a
+            log_a[:, 0] = 0.0  # independence proposal from the prior is exact at beta = 0
+        u = np.stack([g.random(L) for g in self.rngs])
+        acc = np.log(u) < log_a
         self.x[acc] = prop[acc]
         self.ll[acc] = ll[acc]
         self.lp[acc] = lp[acc]
         return acc
 
     def user_moves(self) -> None:
-        L, d = self.x.shape
+        _, L, d = self.x.shape
         for move in self.spec.moves:
-            out = move(self.x.copy(), self.betas.copy(), self.ll.copy(), self.lp.copy(), self.rng)
-            try:
-                x, ll, lp = (np.asarray(o, dtype=float) for o in out)
-            except (TypeError, ValueError) as exc:
-                raise ModelError(
-                    "a move must return (x, log_likelihood, log_prior) arrays"
-                ) from exc
-            if x.shape != (L, d) or ll.shape != (L,) or lp.shape != (L,):
-                raise ModelError(
-                    f"a move must return x of shape ({L}, {d}) and log_likelihood/log_prior of "
-                    f"shape ({L},); got {x.shape}, {ll.shape}, {lp.shape}"
+            for c, rng in enumerate(self.rngs):
+                out = move(
+                    self.x[c].copy(), self.betas.copy(), self.ll[c].copy(), self.lp[c].copy(), rng
                 )
-            _check_values(ll, x, "log_likelihood (from a move)", allow_neg_inf=False)
-            if np.any(~np.isfinite(lp)):
-                raise ModelError("a move returned a state with zero prior density")
-            self.x, self.ll, self.lp = x, ll, lp
+                try:
+                    x, ll, lp = (np.asarray(o, dtype=float) for o in out)
+                except (TypeError, ValueError) as exc:
+                    raise ModelError(
+                        "a move must return (x, log_likelihood, log_prior) arrays"
+                    ) from exc
+                if x.shape != (L, d) or ll.shape != (L,) or lp.shape != (L,):
+                    raise ModelError(
+                        f"a move must return x of shape ({L}, {d}) and log_likelihood/log_prior "
+                        f"of shape ({L},); got {x.shape}, {ll.shape}, {lp.shape}"
+                    )
+                _check_values(ll, x, "log_likelihood (from a move)", allow_neg_inf=False)
+                if np.any(~np.isfinite(lp)):
+                    raise ModelError("a move returned a state with zero prior density")
+                self.x[c], self.ll[c], self.lp[c] = x, ll, lp
 
     def swap_step(self, parity: int) -> tuple[np.ndarray, np.ndarray]:
         """Deterministic even–odd neighbour swaps (Okabe et al. 2001; Syed et al. 2022)."""
-        L = self.betas.size
+        C, L = self.ll.shape
         i = np.arange(parity, L - 1, 2)
-        log_a = (self.betas[i + 1] - self.betas[i]) * (self.ll[i] - self.ll[i + 1])
-        acc = np.log(self.rng.random(i.size)) < log_a
-        j = i[acc]
-        perm = np.arange(L)
-        perm[j], perm[j + 1] = j + 1, j
-        self.x, self.ll, self.lp = self.x[perm], self.ll[perm], self.lp[perm]
-        self.walker = self.walker[perm]
+        log_a = (self.betas[i + 1] - self.betas[i]) * (self.ll[:, i] - self.ll[:, i + 1])
+        u = np.stack([g.random(i.size) for g in self.rngs])
+        acc = np.log(u) < log_a
+        rows, cols = np.nonzero(acc)
+        j = i[cols]
+        perm = np.tile(np.arange(L), (C, 1))
+        perm[rows, j], perm[rows, j + 1] = j + 1, j
+        self.x = np.take_along_axis(self.x, perm[..., None], axis=1)
+        self.ll = np.take_along_axis(self.ll, perm, axis=1)
+        self.lp = np.take_along_axis(self.lp, perm, axis=1)
+        self.walker = np.take_along_axis(self.walker, perm, axis=1)
         return i, acc
 
     # -- adaptation
@@ -384,7 +423,7 @@ class _Chain:
         eta = max(1.0 / (t + 20), 1.0 / 300)
         diff = self.x - self.mu
         self.mu += eta * diff
-        self.cov = (1 - eta) * (self.cov + eta * np.einsum("li,lj->lij", diff, diff))
+        self.cov = (1 - eta) * (self.cov + eta * np.einsum("cli,clj->clij", diff, diff))
         if refresh:
             self.chol = self._cholesky(self.cov)
 
@@ -394,6 +433,7 @@ class _Chain:
         The communication barrier Λ(β) is estimated as the cumulative sum of the pair rejection rates
         and the new ladder puts equal barrier between neighbours (Syed, Bouchard-Côté, Deligiannidis &
         Doucet 2022, §5.1); the number of rungs is set so that the per-pair rejection is 1 − 0.35.
+        Only used with one chain per batch (each chain adapts its own ladder).
         """
         rate = np.where(attempts > 0, accepts / np.maximum(attempts, 1), 0.5)
         rej = np.clip(1.0 - rate, 0.02, 1.0)
@@ -411,48 +451,49 @@ class _Chain:
         # each new rung takes the state and proposal of the nearest old rung
         src = np.abs(new[:, None] - self.betas[None, :]).argmin(axis=1)
         self.betas = new
-        self.x, self.ll, self.lp = self.x[src].copy(), self.ll[src].copy(), self.lp[src].copy()
-        self.cov, self.mu = self.cov[src].copy(), self.mu[src].copy()
-        self.log_scale, self.chol = self.log_scale[src].copy(), self.chol[src].copy()
+        self.x, self.ll, self.lp = self.x[:, src], self.ll[:, src], self.lp[:, src]
+        self.cov, self.mu = self.cov[:, src], self.mu[:, src]
+        self.log_scale, self.chol = self.log_scale[:, src], self.chol[:, src]
 
     # -- driver
-    def run(self) -> dict[str, Any]:
+    def run(self) -> list[dict[str, Any]]:
         spec = self.spec
-        self.walker = np.arange(self.betas.size)
-        t = 0
+        C = len(self.rngs)
+        self.walker = np.tile(np.arange(self.betas.size), (C, 1))
         n_ladder = int(0.6 * spec.n_burn) if spec.adaptive else 0
         window = max(50, n_ladder // 6) if spec.adaptive else 0
         att = np.zeros(self.betas.size - 1)
         accs = np.zeros(self.betas.size - 1)
         for t in range(spec.n_burn):
-            acc = self.rw_step() if spec.random_walk else np.zeros(self.betas.size, bool)
+            acc = self.rw_step() if spec.random_walk else None
             self.user_moves()
             if spec.random_walk:
                 self.adapt_proposals(acc, refresh=(t % 10 == 9))
             pairs, sacc = self.swap_step(t % 2)
             if t < n_ladder:
-                att[pairs] += 1
-                accs[pairs] += sacc
+                att[pairs] += C
+                accs[pairs] += sacc.sum(axis=0)
                 if (t + 1) % window == 0 and n_ladder - (t + 1) >= window // 2:
                     self.adapt_ladder(att, accs)
-                    self.walker = np.arange(self.betas.size)
+                    self.walker = np.tile(np.arange(self.betas.size), (C, 1))
                     att = np.zeros(self.betas.size - 1)
                     accs = np.zeros(self.betas.size - 1)
         if spec.random_walk and spec.n_burn:
             self.chol = self._cholesky(self.cov)
 
-        L, d = self.x.shape
+        _, L, d = self.x.shape
         n_keep = spec.n_steps // spec.thin
-        draws = np.empty((n_keep, d))
-        draws_ll = np.empty(n_keep)
-        loglik = np.empty((spec.n_steps, L))
-        rw_acc = np.zeros(L)
+        draws = np.empty((C, n_keep, d))
+        draws_ll = np.empty((C, n_keep))
+        loglik = np.empty((spec.n_steps, C, L))
+        rw_acc = np.zeros((C, L))
         swap_att = np.zeros(L - 1)
-        swap_acc = np.zeros(L - 1)
-        self.walker = np.arange(L)
-        direction = np.zeros(L, dtype=np.int8)  # 0 unknown, 1 heading up, 2 heading down
-        direction[0] = 1
-        round_trips = 0
+        swap_acc = np.zeros((C, L - 1))
+        self.walker = np.tile(np.arange(L), (C, 1))
+        direction = np.zeros((C, L), dtype=np.int8)  # 0 unknown, 1 heading up, 2 heading down
+        direction[:, 0] = 1
+        round_trips = np.zeros(C, dtype=np.int64)
+        rows = np.arange(C)
         for s in range(spec.n_steps):
             if spec.random_walk:
                 rw_acc += self.rw_step()
@@ -460,31 +501,35 @@ class _Chain:
             loglik[s] = self.ll
             pairs, sacc = self.swap_step((spec.n_burn + s) % 2)
             swap_att[pairs] += 1
-            swap_acc[pairs] += sacc
-            w0, wt = self.walker[0], self.walker[-1]
-            if direction[w0] == 2:
-                round_trips += 1
-            direction[w0] = 1
-            if direction[wt] == 1:
-                direction[wt] = 2
+            swap_acc[:, pairs] += sacc
+            w0, wt = self.walker[:, 0], self.walker[:, -1]
+            round_trips += direction[rows, w0] == 2
+            direction[rows, w0] = 1
+            dt = direction[rows, wt]
+            direction[rows, wt] = np.where(dt == 1, 2, dt)
             if (s + 1) % spec.thin == 0:
-                draws[(s + 1) // spec.thin - 1] = self.x[-1]
-                draws_ll[(s + 1) // spec.thin - 1] = self.ll[-1]
-        return {
-            "betas": self.betas,
-            "draws": draws,
-            "draws_loglik": draws_ll,
-            "loglik": loglik,
-            "acceptance": rw_acc / max(spec.n_steps, 1) if spec.random_walk else np.full(L, np.nan),
-            "swap_rates": swap_acc / np.maximum(swap_att, 1),
-            "round_trips": round_trips,
-            "n_evals": self.n_evals,
-        }
+                k = (s + 1) // spec.thin - 1
+                draws[:, k] = self.x[:, -1]
+                draws_ll[:, k] = self.ll[:, -1]
+        acceptance = rw_acc / spec.n_steps if spec.random_walk else np.full((C, L), np.nan)
+        return [
+            {
+                "betas": self.betas.copy(),
+                "draws": draws[c],
+                "draws_loglik": draws_ll[c],
+                "loglik": loglik[:, c],
+                "acceptance": acceptance[c],
+                "swap_rates": swap_acc[c] / np.maximum(swap_att, 1),
+                "round_trips": int(round_trips[c]),
+                "n_evals": int(self.n_evals[c]),
+            }
+            for c in range(C)
+        ]
 
 
-def _run_chain(task: tuple[_ChainSpec, np.random.Generator]) -> dict[str, Any]:
-    spec, rng = task
-    return _Chain(spec, rng).run()
+def _run_batch(task: tuple[_ChainSpec, Sequence[np.random.Generator]]) -> list[dict[str, Any]]:
+    spec, rngs = task
+    return _Batch(spec, rngs).run()
 
 
 # ----------------------------------------------------------------------------------------- result
@@ -753,6 +798,11 @@ class ReplicaExchange:
             raise ModelError(
                 f"target_acceptance must lie in (0, 1), got {self.target_acceptance!r}"
             )
+        nj = self.n_jobs
+        if nj is not None and (
+            not isinstance(nj, (int, np.integer)) or isinstance(nj, bool) or nj == 0 or nj < -1
+        ):
+            raise ModelError(f"n_jobs must be a positive int, -1 (all cores) or None, got {nj!r}")
         if not self.random_walk and not self.moves:
             raise ModelError("random_walk=False needs at least one user move in `moves`")
         for m in self.moves:
@@ -784,37 +834,47 @@ class ReplicaExchange:
         tacc = self.target_acceptance or (0.44 if d == 1 else 0.234)
         betas = None if self.betas is None else validate_ladder(self.betas)
         n_temps = self.n_temps if self.ladder == "geometric" else min(self.n_temps, 12)
-        specs = [
-            _ChainSpec(
-                log_likelihood=self.log_likelihood,
-                log_prior=self.log_prior,
-                prior_sample=self.prior_sample,
-                data=data,
-                vectorized=bool(self.vectorized),
-                betas=betas,
-                n_temps=n_temps,
-                beta_min=self.beta_min,
-                adaptive=self.ladder == "adaptive",
-                n_steps=int(self.n_steps),
-                n_burn=n_burn,
-                thin=int(self.thin),
-                moves=tuple(self.moves),
-                random_walk=bool(self.random_walk),
-                target_acceptance=tacc,
-                proposal_cov=cov,
-                initial=init[c],
-                n_params=d,
-            )
-            for c in range(self.n_chains)
-        ]
         streams = rng.spawn(self.n_chains)
-        runs = map_independent(
-            _run_chain,
-            list(zip(specs, streams, strict=True)),
-            n_jobs=self.n_jobs,
-            scheduler=self.scheduler,
-        )
+        groups = self._chain_groups()
+        tasks = [
+            (
+                _ChainSpec(
+                    log_likelihood=self.log_likelihood,
+                    log_prior=self.log_prior,
+                    prior_sample=self.prior_sample,
+                    data=data,
+                    vectorized=bool(self.vectorized),
+                    betas=betas,
+                    n_temps=n_temps,
+                    beta_min=self.beta_min,
+                    adaptive=self.ladder == "adaptive",
+                    n_steps=int(self.n_steps),
+                    n_burn=n_burn,
+                    thin=int(self.thin),
+                    moves=tuple(self.moves),
+                    random_walk=bool(self.random_walk),
+                    target_acceptance=tacc,
+                    proposal_cov=cov,
+                    initial=[init[c] for c in group],
+                    n_params=d,
+                ),
+                [streams[c] for c in group],
+            )
+            for group in groups
+        ]
+        batches = map_independent(_run_batch, tasks, n_jobs=self.n_jobs, scheduler=self.scheduler)
+        runs = [run for batch in batches for run in batch]
         return self._assemble(runs, names, n_burn, data)
+
+    def _chain_groups(self) -> list[list[int]]:
+        """Chains stacked into one vectorised batch per task (one chain per task if adaptive)."""
+        chains = list(range(self.n_chains))
+        if self.ladder == "adaptive":
+            return [[c] for c in chains]
+        if self.n_jobs in (None, 1) and self.scheduler is None:
+            return [chains]
+        n_tasks = self.n_chains if self.n_jobs in (None, 1, -1) else min(self.n_jobs, self.n_chains)
+        return [g.tolist() for g in np.array_split(np.array(chains), n_tasks)]
 
     def _infer_dim(self, initial: Any, rng: np.random.Generator) -> int:
         if initial is not None:
@@ -962,7 +1022,7 @@ class ReplicaExchange:
             "log_evidence_per_chain": ss_z.tolist(),
             "swap_rate_min": float(swap_all.min()) if swap_all.size else float("nan"),
             "round_trips": [int(r["round_trips"]) for r in runs],
-            "acceptance_mean": float(np.nanmean(np.concatenate([r["acceptance"] for r in runs]))),
+            "acceptance_mean": _nanmean(np.concatenate([r["acceptance"] for r in runs])),
             "n_rungs": [int(r["betas"].size) for r in runs],
             "n_likelihood_evaluations": int(sum(r["n_evals"] for r in runs)),
             "problems": problems,
@@ -995,6 +1055,11 @@ class ReplicaExchange:
             criterion=criterion,
             metadata=meta,
         )
+
+
+def _nanmean(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if x.size else float("nan")
 
 
 def _hashable(data: Any) -> Any:
