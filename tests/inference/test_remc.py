@@ -110,7 +110,7 @@ def test_estimators_on_exact_tempered_draws():
         draws.append(lg.loglik(rng.multivariate_normal(m, c, size=4000)))
     ll = np.column_stack(draws)
     ss, ss_se = stepping_stone(betas, ll)
-    ti, ti_se = thermodynamic_integration(betas, ll)
+    ti, _ = thermodynamic_integration(betas, ll)
     assert abs(ss - lg.exact) < max(0.05, 3 * ss_se)
     assert ss_se < 0.05
     assert abs(ti - lg.exact) < 0.3
@@ -178,7 +178,10 @@ def test_bimodal_weights_and_evidence():
     frac = (theta[..., 0] > 0).mean()
     assert abs(frac - 0.7) < 0.05, frac
     exact = logsumexp(
-        [np.log(wk) + gaussian_logpdf(m, (s**2 + tau**2) * np.eye(2)) for wk, m in zip(w, mu)]
+        [
+            np.log(wk) + gaussian_logpdf(m, (s**2 + tau**2) * np.eye(2))
+            for wk, m in zip(w, mu, strict=True)
+        ]
     )
     assert abs(res.log_evidence - exact) < 0.1
     assert min(res.round_trips) > 20  # replicas do travel prior → posterior → prior
