@@ -14,6 +14,7 @@ from petroinfer.composition import (
     name_category,
     normalise_columns,
     parse_column,
+    select_prefix,
     split_prefix,
 )
 from petroinfer.errors import InputError
@@ -100,6 +101,14 @@ def test_split_prefix():
     assert split_prefix("plag_XAn") == ("Pl", "XAn")
     assert split_prefix("FeO*") == (None, "FeOT")
     assert split_prefix("something") == (None, "something")
+
+
+def test_select_prefix():
+    df = pd.DataFrame({"Grt_SiO2": [37.0], "Bt_SiO2": [35.0], "grt-MgO": [4.0], "SiO2": [1.0]})
+    grt = select_prefix(df, "garnet")
+    assert list(grt.columns) == ["SiO2", "MgO"] and grt["SiO2"].iloc[0] == 37.0
+    assert list(select_prefix(df, None).columns) == ["SiO2"]
+    assert list(select_prefix(df, "Bt", strip=False).columns) == ["Bt_SiO2"]
 
 
 def test_unknown_names_get_suggestions():

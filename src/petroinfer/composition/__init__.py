@@ -34,6 +34,7 @@ from petroinfer.composition._names import (
     name_category,
     normalise_columns,
     parse_column,
+    select_prefix,
     split_prefix,
 )
 from petroinfer.composition._transforms import (
@@ -95,6 +96,7 @@ __all__ = [
     "parse_column",
     "recalculate_iron",
     "renormalise_volatile_free",
+    "select_prefix",
     "split_prefix",
     "validate_composition",
 ]

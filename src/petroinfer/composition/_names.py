@@ -33,6 +33,7 @@ __all__ = [
     "name_category",
     "normalise_columns",
     "parse_column",
+    "select_prefix",
     "split_prefix",
 ]
 
@@ -402,6 +403,36 @@ def parse_column(name: str) -> ParsedName:
         if prefix is not None and canon is not None:
             return ParsedName(prefix, canon, unit, text)
     return ParsedName(None, None, unit, text)
+
+
+def select_prefix(df: pd.DataFrame, prefix: str | None, *, strip: bool = True) -> pd.DataFrame:
+    """Columns of one mineral (``prefix="Grt"`` picks ``Grt_SiO2``, ``grt-MgO``, ``SiO2_Grt``).
+
+    Parameters
+    ----------
+    prefix:
+        Mineral abbreviation (any accepted spelling: ``"Grt"``, ``"gt"``, ``"garnet"``) or
+        ``None`` for the unprefixed columns.
+    strip:
+        Return canonical names without the prefix (``SiO2``) instead of ``Grt_SiO2``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"Grt_SiO2": [37.0], "Bt_SiO2": [35.0], "grt-MgO": [4.0]})
+    >>> list(select_prefix(df, "garnet").columns)
+    ['SiO2', 'MgO']
+    """
+    wanted = None if prefix is None else (_prefix(str(prefix)) or str(prefix))
+    cols, names = [], []
+    for col in df.columns:
+        p = parse_column(str(col))
+        if p.name is not None and p.prefix == wanted:
+            cols.append(col)
+            names.append(p.name if strip else p.column)
+    out = df[cols].copy()
+    out.columns = names
+    return out
 
 
 def canonical_name(name: str, *, strict: bool = False) -> str | None:
