@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,3 +108,15 @@ def test_reader_errors(tmp_path):
         read_table(tmp_path / "h.csv", id_column="Nope")
     with pytest.raises(InputError, match="folder"):
         read_table(tmp_path)
+
+
+def test_real_dataset_reads_and_validates():
+    """The Ueki et al. (2018) basalt table (shared test data) passes validation unchanged."""
+    path = Path(os.environ.get("PETROINFER_DATA_DIR", "")) / "basalt_tectonics" / "Ueki2018.csv"
+    if not path.is_file():
+        pytest.skip(f"dataset file not available: {path}")
+    df = read_table(path)
+    assert df.shape == (2074, 30)
+    assert {"SiO2", "Fe2O3", "Sr87Sr86", "Nd143Nd144", "La", "Class"} <= set(df.columns)
+    clean = validate_composition(df, totals=(95.0, 102.0))
+    assert len(clean) == 2074

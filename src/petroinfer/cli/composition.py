@@ -42,7 +42,8 @@ TotalsOpt = Annotated[
     str | None,
     typer.Option(
         "--totals",
-        help="Accepted oxide-total window 'LOW,HIGH' in wt% (default 95,102), or 'none'.",
+        help="Accepted oxide-total window 'LOW,HIGH' in wt% (default 95,102; formula on micas "
+        "90,102), or 'none'.",
     ),
 ]
 IgnoreOpt = Annotated[
