@@ -13,7 +13,7 @@ import xarray as xr
 
 from petroinfer._rng import RandomState, as_generator
 from petroinfer.errors import InputError, ModelError
-from petroinfer.inference._tasks import map_independent
+from petroinfer.inference._tasks import map_independent, task_scheduler
 from petroinfer.inference.results import Result, make_metadata
 
 __all__ = ["ESMDA", "EnsembleResult", "inflation_coefficients"]
@@ -207,7 +207,7 @@ class ESMDA:
         self.scheduler = scheduler
         self.random_state = random_state
 
-    def _run_forward(self, ens: np.ndarray, m: int | None) -> np.ndarray:
+    def _run_forward(self, ens: np.ndarray, m: int | None, scheduler: Any = None) -> np.ndarray:
         n, _ = ens.shape
         if self.vectorized:
             out = np.asarray(self.forward(ens), dtype=float)
@@ -222,8 +222,8 @@ class ESMDA:
             rows = map_independent(
                 functools.partial(_forward_one, forward=self.forward),
                 list(ens),
-                n_jobs=self.n_jobs,
-                scheduler=self.scheduler,
+                n_jobs=1 if scheduler is None else self.n_jobs,
+                scheduler=scheduler,
                 description="ES-MDA forward runs",
             )
             shapes = {np.shape(r) for r in rows}
@@ -293,25 +293,29 @@ class ESMDA:
         misfits: list[float] = []
         n_runs = 0
         pred = None
-        for alpha in alphas:
-            pred = self._run_forward(ens, m)
-            n_runs += n
-            misfits.append(misfit(pred))
-            dm = ens - ens.mean(axis=0)
-            dd = pred - pred.mean(axis=0)
-            c_md = dm.T @ dd / (n - 1)
-            c_dd = dd.T @ dd / (n - 1)
-            pert = y[None, :] + np.sqrt(alpha) * rng.standard_normal((n, m)) @ cd_chol.T
-            fac = sla.cho_factor(c_dd + alpha * cd, lower=True)
-            ens = ens + sla.cho_solve(fac, (pert - pred).T).T @ c_md.T
-            if not np.all(np.isfinite(ens)):
-                raise ModelError(
-                    "ES-MDA update produced non-finite parameters (ensemble collapse?)"
-                )
-        if self.final_forward:
-            pred = self._run_forward(ens, m)
-            n_runs += n
-            misfits.append(misfit(pred))
+        use_tasks = not self.vectorized
+        with task_scheduler(
+            self.n_jobs if use_tasks else 1, self.scheduler if use_tasks else None
+        ) as sched:
+            for alpha in alphas:
+                pred = self._run_forward(ens, m, sched)
+                n_runs += n
+                misfits.append(misfit(pred))
+                dm = ens - ens.mean(axis=0)
+                dd = pred - pred.mean(axis=0)
+                c_md = dm.T @ dd / (n - 1)
+                c_dd = dd.T @ dd / (n - 1)
+                pert = y[None, :] + np.sqrt(alpha) * rng.standard_normal((n, m)) @ cd_chol.T
+                fac = sla.cho_factor(c_dd + alpha * cd, lower=True)
+                ens = ens + sla.cho_solve(fac, (pert - pred).T).T @ c_md.T
+                if not np.all(np.isfinite(ens)):
+                    raise ModelError(
+                        "ES-MDA update produced non-finite parameters (ensemble collapse?)"
+                    )
+            if self.final_forward:
+                pred = self._run_forward(ens, m, sched)
+                n_runs += n
+                misfits.append(misfit(pred))
         steps = np.arange(len(misfits))
         posterior = xr.Dataset(
             {"theta": (("chain", "draw", "param"), ens[None])},

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from petroinfer.errors import ModelError, PetroinferError
 
-__all__ = ["map_independent"]
+__all__ = ["map_independent", "task_scheduler"]
 
 
 def map_independent(
@@ -55,3 +56,21 @@ def map_independent(
         if isinstance(cause, PetroinferError):
             raise cause from None
         raise
+
+
+@contextlib.contextmanager
+def task_scheduler(n_jobs: int | None = 1, scheduler: Any = None) -> Iterator[Any]:
+    """Yield what :func:`map_independent` should use for several maps in a row.
+
+    Serial (``None``) when no parallelism is asked for; otherwise one Dask client (embedded local
+    cluster of worker processes, or the given scheduler/client) kept open for the whole block so
+    that repeated maps (ES-MDA iterations) do not restart a cluster each time.
+    """
+    if (n_jobs in (None, 1)) and scheduler is None:
+        yield None
+        return
+    from petroinfer.parallel import get_client
+
+    n_workers = None if n_jobs in (None, -1, 1) else int(n_jobs)
+    with get_client(scheduler, n_workers=n_workers, processes=True) as client:
+        yield client
