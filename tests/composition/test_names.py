@@ -93,6 +93,14 @@ def test_categories():
 def test_element_symbol_case_is_respected_for_exact_names():
     assert canonical_name("Co") == "Co"
     assert canonical_name("Cs") == "Cs"
+    assert canonical_name("Pt") == "Pt"
+
+
+def test_aliases_do_not_shadow_canonical_names():
+    assert canonical_name("h2o") == "H2O"
+    assert canonical_name("H2O-") == "H2O-"
+    for name in known_names():
+        assert canonical_name(name.lower()) == name or canonical_name(name.upper()) == name
 
 
 def test_split_prefix():

@@ -259,12 +259,17 @@ def _tables() -> tuple[dict[str, str], dict[str, str]]:
         "Latitude": ["lat", "latitude"],
         "Longitude": ["lon", "long", "longitude"],
         "Mineral": ["mineral", "mineralname"],
-        "Point": ["point", "pointno", "pt", "no", "no."],
+        "Point": ["point", "pointno"],
         "RockType": ["rocktype", "rock", "rockname"],
     }
+    canonical_keys = set(lookup)
     for canonical, spellings in aliases.items():
         for s in spellings:
-            lookup[_key(s)] = canonical
+            # the exact (lower-case) spelling always works; its punctuation-free key only where
+            # it does not shadow a canonical name (H2O- must not capture H2O)
+            lookup["raw:" + re.sub(r"\s", "", s).lower()] = canonical
+            if _key(s) not in canonical_keys:
+                lookup[_key(s)] = canonical
     # isotope ratios in every common order: 87Sr/86Sr, Sr87/Sr86, 87Sr86Sr, Sr87Sr86
     for name in ISOTOPE_RATIOS:
         m = re.fullmatch(r"([A-Z][a-z]?)(\d+)([A-Z][a-z]?)(\d+)", name)
@@ -322,6 +327,8 @@ def _lookup(text: str) -> str | None:
     if stripped in cats:  # exact canonical spelling (case-sensitive: Co vs CO)
         return stripped
     raw = re.sub(r"\s", "", stripped).lower()
+    if "raw:" + raw in lookup:
+        return lookup["raw:" + raw]
     if raw in lookup:
         return lookup[raw]
     return lookup.get(_key(stripped))
