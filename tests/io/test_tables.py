@@ -41,6 +41,17 @@ def test_units_row_and_semicolon_separator(tmp_path):
     assert df.loc["x", "SiO2"] == 45.5 and df.loc["x", "La"] == 1.2
 
 
+def test_single_column_and_quoted_separators(tmp_path):
+    p = tmp_path / "one.csv"
+    p.write_text("SiO2\n50\n51\n")
+    assert list(read_table(p).columns) == ["SiO2"]
+    p = tmp_path / "quoted.csv"
+    p.write_text('Sample,SiO2,Reference\n"a, b",50,"Barnes and Kunilov, 2000"\nc,51,x\n')
+    df = read_table(p)
+    assert df.index.tolist() == ["a, b", "c"]
+    assert df.loc["a, b", "Reference"] == "Barnes and Kunilov, 2000"
+
+
 def test_xlsx_round_trip_with_id_detection(tmp_path):
     p = tmp_path / "c.xlsx"
     raw = pd.DataFrame(

@@ -37,16 +37,28 @@ def _unit_token(cell: object) -> str | None:
     return _UNITS.get(text)
 
 
+def _sniff_separator(path: Path) -> str:
+    """Comma, semicolon, tab or pipe, whichever splits the header and first lines consistently."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        sample = "".join(fh.readline() for _ in range(20))
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
 def _read_raw(path: Path, sheet: str | int) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in _EXCEL:
             return pd.read_excel(path, sheet_name=sheet, dtype=object)
         if suffix in _TEXT or suffix == "":
-            sep = "\t" if suffix in {".tsv", ".tab"} else None
+            sep = "\t" if suffix in {".tsv", ".tab"} else _sniff_separator(path)
             return pd.read_csv(
-                path, sep=sep, engine="python", dtype=str, keep_default_na=True,
-                skipinitialspace=True, encoding="utf-8-sig",
+                path, sep=sep, dtype=str, keep_default_na=True, skipinitialspace=True,
+                encoding="utf-8-sig",
             )  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"cannot read {str(path)!r} as a table: {exc}") from exc
