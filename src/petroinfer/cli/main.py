@@ -9,6 +9,7 @@ import typer
 
 from petroinfer._version import __version__
 from petroinfer.cli import composition, datasets
+from petroinfer.cli import geochem
 from petroinfer.cli._common import JsonOpt, OutOpt, emit, guard
 from petroinfer.cli.demo import demo
 
@@ -63,6 +64,9 @@ def info(out: OutOpt = None, json_out: JsonOpt = False) -> None:
 app.command("demo")(demo)
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(composition.app, name="composition")
+app.command("endmembers")(geochem.endmembers)
+app.command("cluster")(geochem.cluster)
+app.command("isocon")(geochem.isocon)
 
 
 def main() -> None:

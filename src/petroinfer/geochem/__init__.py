@@ -1,6 +1,10 @@
 """petroinfer.geochem: whole-rock and mineral-chemistry multivariate analysis."""
 
-from petroinfer.geochem.clustering import KMeansCluster, assign_clusters_to_endmembers, crosstab_clusters
+from petroinfer.geochem.clustering import (
+    KMeansCluster,
+    assign_clusters_to_endmembers,
+    crosstab_clusters,
+)
 from petroinfer.geochem.components import (
     Standardiser,
     Whitener,

@@ -102,7 +102,9 @@ def column_units(
         units = "auto"
     if isinstance(units, str) and units != "auto":
         if units not in UNIT_TO_WTPCT:
-            raise ModelError(f"units must be 'auto', one of {sorted(UNIT_TO_WTPCT)} or a mapping, got {units!r}")
+            raise ModelError(
+                f"units must be 'auto', one of {sorted(UNIT_TO_WTPCT)} or a mapping, got {units!r}"
+            )
         return dict.fromkeys(columns, units)
     mapping: Mapping[str, str] = {} if isinstance(units, str) else units
     for col in columns:
@@ -148,7 +150,9 @@ def as_numeric_frame(
     else:
         arr = np.asarray(X)
         if arr.ndim != 2:
-            raise InputError(f"{name} must be a 2-D table (samples × variables), got shape {arr.shape}")
+            raise InputError(
+                f"{name} must be a 2-D table (samples × variables), got shape {arr.shape}"
+            )
         df = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
     if df.shape[0] < min_rows:
         raise InputError(f"{name} has {df.shape[0]} rows; at least {min_rows} are needed")
@@ -170,71 +174,27 @@ def as_numeric_frame(
                 )
             df[col] = conv
     vals = df.to_numpy(dtype=float)
-    checks = [(~np.isfinite(vals), "missing or non-finite value (NaN/inf) — fill or drop it explicitly")]
+    checks = [
+        (~np.isfinite(vals), "missing or non-finite value (NaN/inf) — fill or drop it explicitly")
+    ]
     if not allow_negative:
         checks.append((vals < 0, "negative abundance"))
     if not allow_zero:
-        checks.append((vals == 0, "zero abundance where a logarithm is needed (positive values expected)"))
+        checks.append(
+            (vals == 0, "zero abundance where a logarithm is needed (positive values expected)")
+        )
     for mask, msg in checks:
         if mask.any():
             i, j = np.argwhere(mask)[0]
-            raise InputError(f"{name}: {msg}", column=df.columns[j], row=df.index[i], value=vals[i, j])
+            raise InputError(
+                f"{name}: {msg}", column=df.columns[j], row=df.index[i], value=vals[i, j]
+            )
     return df.astype(float)
 
 
-def as_numeric_frame(
-    X: Any,
-    *,
-    name: str = "X",
-    allow_zero: bool = True,
-    allow_negative: bool = False,
-    min_rows: int = 1,
+def to_wtpct(
+    df: pd.DataFrame, units: Mapping[str, str], *, check_totals: bool = True
 ) -> pd.DataFrame:
-    """Validate a table of numbers and return a float DataFrame copy (inputs are never modified).
-
-    Raises :class:`InputError` naming the column, row and value for non-numeric cells, NaN/inf,
-    negative values (and zeros when ``allow_zero`` is false, e.g. where logs are taken).
-    """
-    if isinstance(X, pd.DataFrame):
-        df = X.copy()
-    else:
-        arr = np.asarray(X)
-        if arr.ndim != 2:
-            raise InputError(f"{name} must be a 2-D table (samples × variables), got shape {arr.shape}")
-        df = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
-    if df.shape[0] < min_rows:
-        raise InputError(f"{name} has {df.shape[0]} rows; at least {min_rows} are needed")
-    if df.shape[1] == 0:
-        raise InputError(f"{name} has no columns")
-    df.columns = [str(c) for c in df.columns]
-    dup = df.columns[df.columns.duplicated()]
-    if len(dup):
-        raise InputError(f"{name} has duplicated columns", column=str(dup[0]))
-    for col in df.columns:
-        s = df[col]
-        if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            conv = pd.to_numeric(s, errors="coerce")
-            bad = conv.isna() & s.notna()
-            if bad.any():
-                i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise InputError(
-                    f"{name}: non-numeric cell", column=col, row=df.index[i], value=s.iloc[i]
-                )
-            df[col] = conv
-    vals = df.to_numpy(dtype=float)
-    checks = [(~np.isfinite(vals), "missing or non-finite value (NaN/inf) — fill or drop it explicitly")]
-    if not allow_negative:
-        checks.append((vals < 0, "negative abundance"))
-    if not allow_zero:
-        checks.append((vals == 0, "zero abundance where a logarithm is needed (positive values expected)"))
-    for mask, msg in checks:
-        if mask.any():
-            i, j = np.argwhere(mask)[0]
-            raise InputError(f"{name}: {msg}", column=df.columns[j], row=df.index[i], value=vals[i, j])
-    return df.astype(float)
-
-
-def to_wtpct(df: pd.DataFrame, units: Mapping[str, str], *, check_totals: bool = True) -> pd.DataFrame:
     """Convert every column to wt% and check that the result is physically possible.
 
     A wt% value above 100, or a row whose total exceeds 105 wt% after conversion, almost always means

@@ -9,6 +9,7 @@ metamorphic zone) and assign each cluster to its dominant NMF end-member (Yoshid
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -98,7 +99,7 @@ class KMeansCluster(ClusterMixin, TransformerMixin, BaseEstimator):
         scaling: Literal["standardise", "whiten", "none"] = "standardise",
         criterion: Literal["silhouette", "gap", "bic"] = "silhouette",
         k_range: Sequence[int] | None = None,
-        n_init: int = 50,
+        n_init: int = 20,
         n_references: int = 10,
         variance_threshold: float = 0.99,
         random_state: RandomState = None,
@@ -129,29 +130,39 @@ class KMeansCluster(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> KMeansCluster:
         """Scale, run k-means for every candidate K and keep the K picked by ``criterion``."""
         if self.criterion not in ("silhouette", "gap", "bic"):
-            raise ModelError(f"criterion must be 'silhouette', 'gap' or 'bic', got {self.criterion!r}")
+            raise ModelError(
+                f"criterion must be 'silhouette', 'gap' or 'bic', got {self.criterion!r}"
+            )
         df = as_numeric_frame(X, name="X", allow_negative=True, min_rows=3)
         n = len(df)
         Z = self._scale(df, fitting=True)
         rng = as_generator(self.random_state)
         if self.n_clusters == "auto":
-            ks = list(self.k_range) if self.k_range is not None else list(range(2, min(10, n - 1) + 1))
+            ks = (
+                list(self.k_range)
+                if self.k_range is not None
+                else list(range(2, min(10, n - 1) + 1))
+            )
         else:
             ks = [int(self.n_clusters)]
         if min(ks) < 1 or max(ks) >= n:
             raise InputError(f"fewer samples ({n}) than clusters requested ({max(ks)})", value=n)
         models, rows = {}, []
         for K in sorted(set(ks)):
-            km = KMeans(K, n_init=int(self.n_init), random_state=int(rng.integers(0, 2**31 - 1))).fit(Z)
+            km = KMeans(
+                K, n_init=int(self.n_init), random_state=int(rng.integers(0, 2**31 - 1))
+            ).fit(Z)
             models[K] = km
-            row = {"k": K, "inertia": float(km.inertia_), "bic": kmeans_bic(Z, km.labels_, km.cluster_centers_)}
+            row = {
+                "k": K,
+                "inertia": float(km.inertia_),
+                "bic": kmeans_bic(Z, km.labels_, km.cluster_centers_),
+            }
             row["silhouette"] = (
                 float(silhouette_score(Z, km.labels_)) if 1 < len(set(km.labels_)) < n else np.nan
             )
             if len(ks) > 1 and int(self.n_references) > 0:
-                row["gap"], row["gap_se"] = _gap(
-                    Z, K, km.inertia_, int(self.n_references), rng, max(1, int(self.n_init) // 10)
-                )
+                row["gap"], row["gap_se"] = _gap(Z, K, km.inertia_, int(self.n_references), rng, 1)
             else:
                 row["gap"], row["gap_se"] = np.nan, np.nan
             rows.append(row)
@@ -174,7 +185,7 @@ class KMeansCluster(ClusterMixin, TransformerMixin, BaseEstimator):
         if self.criterion == "bic":
             return int(sel["bic"].idxmin())
         ks = list(sel.index)
-        for a, b in zip(ks[:-1], ks[1:], strict=True):
+        for a, b in itertools.pairwise(ks):
             if sel.loc[a, "gap"] >= sel.loc[b, "gap"] - sel.loc[b, "gap_se"]:
                 return int(a)
         return int(ks[-1])

@@ -63,8 +63,11 @@ class Standardiser(TransformerMixin, BaseEstimator):
         const = np.flatnonzero(~(sd > 0))
         if len(const):
             c = df.columns[const[0]]
-            raise InputError("column is constant; it cannot be standardised", column=c,
-                             value=float(df[c].iloc[0]))
+            raise InputError(
+                "column is constant; it cannot be standardised",
+                column=c,
+                value=float(df[c].iloc[0]),
+            )
         self.mean_ = df.mean().to_numpy()
         self.scale_ = sd
         self.feature_names_in_ = np.array(df.columns, dtype=object)
@@ -95,7 +98,9 @@ class Whitener(TransformerMixin, BaseEstimator):
     explained_variance_ (Λ_m), explained_variance_ratio_, standardiser_.
     """
 
-    def __init__(self, n_components: int | Literal["auto"] = "auto", variance_threshold: float = 0.99):
+    def __init__(
+        self, n_components: int | Literal["auto"] = "auto", variance_threshold: float = 0.99
+    ):
         self.n_components = n_components
         self.variance_threshold = variance_threshold
 
@@ -134,8 +139,9 @@ def standardise(X: Any) -> pd.DataFrame:
     return pd.DataFrame(Standardiser().fit_transform(df), index=df.index, columns=df.columns)
 
 
-def whiten(X: Any, n_components: int | Literal["auto"] = "auto",
-           variance_threshold: float = 0.99) -> pd.DataFrame:
+def whiten(
+    X: Any, n_components: int | Literal["auto"] = "auto", variance_threshold: float = 0.99
+) -> pd.DataFrame:
     """Whitened scores ``W1 … Wm`` of a table (see :class:`Whitener`)."""
     df = _frame(X)
     w = Whitener(n_components, variance_threshold)
@@ -167,8 +173,9 @@ def independent_components(
     if n_components is not None:
         A = A[:, :n_components]
     seed = int(as_generator(random_state).integers(0, 2**31 - 1))
-    ica = FastICA(whiten=False, fun="logcosh", algorithm="parallel", random_state=seed,
-                  max_iter=2000, tol=1e-4)
+    ica = FastICA(
+        whiten=False, fun="logcosh", algorithm="parallel", random_state=seed, max_iter=500, tol=1e-4
+    )
     ica.fit(A)
     W = ica.components_
     return W / np.linalg.norm(W, axis=1, keepdims=True)

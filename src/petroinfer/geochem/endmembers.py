@@ -189,9 +189,13 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
             raise ModelError(f"loss must be 'kl' or 'frobenius', got {self.loss!r}")
         if self.scaling not in ("mean", "none"):
             raise ModelError(f"scaling must be 'mean' or 'none', got {self.scaling!r}")
-        if not (self.n_components == "auto" or (isinstance(self.n_components, int | np.integer)
-                                               and self.n_components >= 1)):
-            raise ModelError(f"n_components must be 'auto' or a positive int, got {self.n_components!r}")
+        if not (
+            self.n_components == "auto"
+            or (isinstance(self.n_components, int | np.integer) and self.n_components >= 1)
+        ):
+            raise ModelError(
+                f"n_components must be 'auto' or a positive int, got {self.n_components!r}"
+            )
         if int(self.n_restarts) < 1 or int(self.cv_folds) < 2 or int(self.n_bootstrap) < 0:
             raise ModelError("need n_restarts >= 1, cv_folds >= 2 and n_bootstrap >= 0")
 
@@ -220,13 +224,13 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         if self.n_components != "auto":
             K = int(self.n_components)
             if K > n:
-                raise InputError(
-                    f"fewer samples ({n}) than end-members requested ({K})", value=n
-                )
+                raise InputError(f"fewer samples ({n}) than end-members requested ({K})", value=n)
             if K > p:
                 raise ModelError(f"n_components={K} exceeds the number of elements ({p})")
             return [K]
-        ks = list(self.k_range) if self.k_range is not None else list(range(1, min(8, p, n - 1) + 1))
+        ks = (
+            list(self.k_range) if self.k_range is not None else list(range(1, min(8, p, n - 1) + 1))
+        )
         if not ks or min(ks) < 1:
             raise ModelError(f"k_range must hold positive ints, got {self.k_range!r}")
         if max(ks) >= n:
@@ -304,7 +308,7 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        W, H, order, c = self._to_units(W, H)
+        W, H, _order, c = self._to_units(W, H)
         self.components_ = H
         self.reconstruction_err_ = err
         self._closure_ = c
@@ -318,7 +322,9 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         lower = upper = None
         if int(self.n_bootstrap) > 0:
             idx_sets = [rng.integers(0, n, size=n) for _ in range(int(self.n_bootstrap))]
-            chunks = [c for c in np.array_split(np.arange(len(idx_sets)), max(1, n_chunks)) if len(c)]
+            chunks = [
+                c for c in np.array_split(np.arange(len(idx_sets)), max(1, n_chunks)) if len(c)
+            ]
             # bootstrap in the scaled, un-closed parametrisation of the polished fit
             Ws, Hs_ = W / c[None, :], H * c[:, None]
             outs = parallel(
@@ -340,7 +346,11 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         cv, se = sel["cv_error"], sel["cv_se"]
         kmin = cv.idxmin()
         k_cv = int(min(k for k in sel.index if cv[k] <= cv[kmin] + se[kmin]))
-        stable = [k for k in sel.index if k <= k_cv and sel.loc[k, "stability"] >= self.stability_threshold]
+        stable = [
+            k
+            for k in sel.index
+            if k <= k_cv and sel.loc[k, "stability"] >= self.stability_threshold
+        ]
         if not stable:
             import warnings
 
@@ -382,7 +392,9 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
             self.endmembers_.to_numpy(),
             dims=("endmember", "element"),
             coords={"endmember": self.endmembers_.index, "element": self.endmembers_.columns},
-            attrs={"units": "input units (see units attribute of the estimator); closed to 100 wt%"},
+            attrs={
+                "units": "input units (see units attribute of the estimator); closed to 100 wt%"
+            },
         )
         est = {"endmembers": em}
         if self.endmembers_lower_ is not None:
@@ -427,12 +439,22 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "components_")
         df, Xs = self._prepare(X, fitting=False)
         Hs = self.components_ * self._closure_[:, None]  # back to the un-closed scaled factor
-        W0 = np.full((Xs.shape[0], self.n_components_), max(Xs.mean(), core._EPS) / self.n_components_)
+        W0 = np.full(
+            (Xs.shape[0], self.n_components_), max(Xs.mean(), core._EPS) / self.n_components_
+        )
         from sklearn.decomposition import non_negative_factorization
 
         W, _, _ = non_negative_factorization(
-            Xs, W=W0, H=Hs, n_components=self.n_components_, init="custom", update_H=False,
-            solver="mu", beta_loss=core.SK_LOSS[self.loss], max_iter=4 * self.max_iter, tol=self.tol,
+            Xs,
+            W=W0,
+            H=Hs,
+            n_components=self.n_components_,
+            init="custom",
+            update_H=False,
+            solver="mu",
+            beta_loss=core.SK_LOSS[self.loss],
+            max_iter=4 * self.max_iter,
+            tol=self.tol,
         )
         W = W * self._closure_[None, :]
         props = W / np.maximum(W.sum(axis=1, keepdims=True), core._EPS)

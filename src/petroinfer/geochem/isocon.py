@@ -67,8 +67,11 @@ class IsoconResult(Result):
         """Per-sample mass ratio with its interval."""
         e = self.estimate
         return pd.DataFrame(
-            {k: e[k].to_series() for k in ("mass_ratio", "mass_ratio_lower", "mass_ratio_upper",
-                                            "isocon_slope") if k in e}
+            {
+                k: e[k].to_series()
+                for k in ("mass_ratio", "mass_ratio_lower", "mass_ratio_upper", "isocon_slope")
+                if k in e
+            }
         )
 
     def change_table(self) -> pd.DataFrame:
@@ -97,8 +100,14 @@ class IsoconResult(Result):
             ax.annotate(str(name), (xi, yi), fontsize=7, xytext=(3, 2), textcoords="offset points")
         lim = np.array([min(x.min(), y.min()) * 0.5, max(x.max(), y.max()) * 2])
         slope = float(e["isocon_slope"].sel(sample=s))
-        ax.loglog(lim, slope * lim, "-", color="tab:blue", lw=1,
-                  label=f"isocon, M_A/M_O = {1 / slope:.3f}")
+        ax.loglog(
+            lim,
+            slope * lim,
+            "-",
+            color="tab:blue",
+            lw=1,
+            label=f"isocon, M_A/M_O = {1 / slope:.3f}",
+        )
         ax.loglog(lim, lim, ":", color="0.5", lw=1, label="constant concentration")
         ax.set_xlabel("protolith concentration (input units)")
         ax.set_ylabel(f"altered concentration, {s}")
@@ -115,8 +124,12 @@ def resolve_elements(names: Sequence[str], columns: Sequence[str]) -> list[str]:
         if name in columns:
             out.append(name)
             continue
-        hits = [c for c in columns if c.split("_")[0].startswith(name) and
-                (len(c) == len(name) or not c[len(name)].islower())]
+        hits = [
+            c
+            for c in columns
+            if c.split("_")[0].startswith(name)
+            and (len(c) == len(name) or not c[len(name)].islower())
+        ]
         if len(hits) != 1:
             raise InputError(
                 f"immobile element {name!r} matches {len(hits)} columns; use a column name",
@@ -143,14 +156,16 @@ def _split(data: Any, protolith: str | pd.Series, id_column: str | None):
             raise InputError("duplicated sample id", row=str(dup[0]))
         if str(protolith) not in df.index:
             raise InputError(
-                f"protolith sample id not found among {len(df)} samples", row=str(protolith),
+                f"protolith sample id not found among {len(df)} samples",
+                row=str(protolith),
                 column=id_column,
             )
         O = df.loc[str(protolith)]
         A = df.drop(index=str(protolith))
     A = as_numeric_frame(A, name="altered samples", allow_zero=False, min_rows=1)
-    O = as_numeric_frame(pd.DataFrame([O]).reindex(columns=A.columns), name="protolith",
-                         allow_zero=False).iloc[0]
+    O = as_numeric_frame(
+        pd.DataFrame([O]).reindex(columns=A.columns), name="protolith", allow_zero=False
+    ).iloc[0]
     if A.shape[1] < 3:
         raise InputError(f"isocon analysis needs at least 3 elements, got {A.shape[1]}")
     return O, A
@@ -177,7 +192,7 @@ def _select(r: np.ndarray, tau: np.ndarray, crit: float, max_iter: int = 50):
 
     r: (n_samples, p) log-ratios; tau: (p,). Returns (S bool (p,), t (n_samples,), J).
     """
-    n, p = r.shape
+    _n, p = r.shape
     w = 1.0 / tau**2
     pairs = np.array(list(itertools.combinations(range(p), 2)))
     S = np.zeros((len(pairs), p), dtype=bool)
@@ -218,7 +233,7 @@ def _pooled_tau(d: np.ndarray) -> float:
 
 def _auto_tau(r: np.ndarray) -> float:
     """Initial log-ratio noise SD from the tightest triple of elements (pooled, dof-corrected)."""
-    n, p = r.shape
+    _n, p = r.shape
     best = np.inf
     for tri in itertools.combinations(range(p), 3):
         sub = r[:, tri]
@@ -237,8 +252,12 @@ def _result(O, A, units, r, t, S, tau, boot, method, hyper, random_state, cols):
         "mass_ratio": xr.DataArray(np.exp(-t), dims="sample", coords={"sample": samples}),
         "isocon_slope": xr.DataArray(np.exp(t), dims="sample", coords={"sample": samples}),
         "relative_change": xr.DataArray(rel, dims=dims2, coords=coords),
-        "delta": xr.DataArray(rel * O.to_numpy()[None, :], dims=dims2, coords=coords,
-                              attrs={"units": "input unit of each element, per unit protolith mass"}),
+        "delta": xr.DataArray(
+            rel * O.to_numpy()[None, :],
+            dims=dims2,
+            coords=coords,
+            attrs={"units": "input unit of each element, per unit protolith mass"},
+        ),
         "immobile": xr.DataArray(S, dims="element", coords={"element": cols}),
         "protolith": xr.DataArray(O.to_numpy(), dims="element", coords={"element": cols}),
         "altered": xr.DataArray(A.to_numpy(), dims=dims2, coords=coords),
@@ -249,19 +268,29 @@ def _result(O, A, units, r, t, S, tau, boot, method, hyper, random_state, cols):
         mr = np.exp(-tb)
         est["mass_ratio_lower"] = est["mass_ratio"].copy(data=np.quantile(mr, 0.025, axis=0))
         est["mass_ratio_upper"] = est["mass_ratio"].copy(data=np.quantile(mr, 0.975, axis=0))
-        est["relative_change_lower"] = est["relative_change"].copy(data=np.quantile(relb, 0.025, axis=0))
-        est["relative_change_upper"] = est["relative_change"].copy(data=np.quantile(relb, 0.975, axis=0))
+        est["relative_change_lower"] = est["relative_change"].copy(
+            data=np.quantile(relb, 0.025, axis=0)
+        )
+        est["relative_change_upper"] = est["relative_change"].copy(
+            data=np.quantile(relb, 0.975, axis=0)
+        )
         est["selection_frequency"] = est["immobile"].copy(data=Sb.mean(axis=0))
         diagnostics["n_bootstrap"] = len(tb)
     for k, v in est.items():
-        v.attrs.setdefault("units", {"protolith": "input units", "altered": "input units"}.get(k, ""))
+        v.attrs.setdefault(
+            "units", {"protolith": "input units", "altered": "input units"}.get(k, "")
+        )
     return IsoconResult(
         estimate=xr.Dataset(est),
-        hyperparameters={**hyper, "immobile": [c for c, s in zip(cols, S, strict=True) if s],
-                         "units": units},
+        hyperparameters={
+            **hyper,
+            "immobile": [c for c, s in zip(cols, S, strict=True) if s],
+            "units": units,
+        },
         diagnostics=diagnostics,
-        metadata=make_metadata(random_state=random_state, parameters=hyper, inputs=(A, O),
-                               method=method),
+        metadata=make_metadata(
+            random_state=random_state, parameters=hyper, inputs=(A, O), method=method
+        ),
     )
 
 
@@ -303,8 +332,11 @@ def classic_isocon(
             tau = np.full(len(cols), _pooled_tau(r[:, S] - r[:, S].mean(axis=1, keepdims=True)))
         else:
             tau = np.full(len(cols), 0.02 * np.sqrt(2))
-            warnings.warn("one immobile element and no uncertainty: assuming 2 % (1σ)",
-                          DataQualityWarning, stacklevel=2)
+            warnings.warn(
+                "one immobile element and no uncertainty: assuming 2 % (1σ)",
+                DataQualityWarning,
+                stacklevel=2,
+            )
     w = S / tau**2
     t = (r @ w) / w.sum()
     boot = None
@@ -323,8 +355,20 @@ def classic_isocon(
             Sb.append(S)
         boot = (np.array(tb), np.array(relb), np.array(Sb))
     units = column_units(cols, "auto") if all(_known(c) for c in cols) else {}
-    return _result(O, A, units, r, t, S, tau, boot, "classic isocon (Grant 1986)",
-                   {"method": "classic", "uncertainty": uncertainty}, random_state, cols)
+    return _result(
+        O,
+        A,
+        units,
+        r,
+        t,
+        S,
+        tau,
+        boot,
+        "classic isocon (Grant 1986)",
+        {"method": "classic", "uncertainty": uncertainty},
+        random_state,
+        cols,
+    )
 
 
 def _known(col: str) -> bool:
@@ -385,7 +429,7 @@ class SparseIsocon:
         return _select(r, tau, crit)[:2]
 
     def _median(self, r, tau):
-        n, p = r.shape
+        n, _p = r.shape
         t = np.empty(n)
         w = 1.0 / tau
         for j in range(n):
@@ -396,7 +440,9 @@ class SparseIsocon:
         S = close.all(axis=0)
         return S, t
 
-    def fit(self, data: Any, protolith: str | pd.Series, *, id_column: str | None = None) -> IsoconResult:
+    def fit(
+        self, data: Any, protolith: str | pd.Series, *, id_column: str | None = None
+    ) -> IsoconResult:
         """Select the immobile set, estimate mass ratios and element changes with 95 % intervals."""
         if self.method not in ("group", "median"):
             raise ModelError(f"method must be 'group' or 'median', got {self.method!r}")
@@ -430,8 +476,11 @@ class SparseIsocon:
                 stacklevel=2,
             )
         if S.sum() < 2 and self.method == "group":
-            warnings.warn("fewer than two elements selected as immobile; the isocon is weakly "
-                          "determined", DataQualityWarning, stacklevel=2)
+            warnings.warn(
+                "fewer than two elements selected as immobile; the isocon is weakly determined",
+                DataQualityWarning,
+                stacklevel=2,
+            )
         boot = None
         if self.n_bootstrap > 0:
             rng = as_generator(self.random_state)
@@ -448,7 +497,23 @@ class SparseIsocon:
                 Sb.append(Ss)
             boot = (np.array(tb), np.array(relb), np.array(Sb))
         units = column_units(cols, "auto") if all(_known(c) for c in cols) else {}
-        hyper = {"method": self.method, "alpha": self.alpha, "chi2_threshold": crit,
-                 "uncertainty": "estimated" if auto else self.uncertainty}
-        return _result(O, A, units, r, t, S, tau, boot,
-                       "sparse isocon (Kuwatani et al. 2020 [R])", hyper, self.random_state, cols)
+        hyper = {
+            "method": self.method,
+            "alpha": self.alpha,
+            "chi2_threshold": crit,
+            "uncertainty": "estimated" if auto else self.uncertainty,
+        }
+        return _result(
+            O,
+            A,
+            units,
+            r,
+            t,
+            S,
+            tau,
+            boot,
+            "sparse isocon (Kuwatani et al. 2020 [R])",
+            hyper,
+            self.random_state,
+            cols,
+        )

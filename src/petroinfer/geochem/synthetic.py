@@ -85,7 +85,9 @@ def endmember_compositions(names: tuple[str, ...] | list[str] | None = None) -> 
     rows = []
     for name in names:
         if name not in ENDMEMBER_FORMULAE:
-            raise ModelError(f"unknown end-member {name!r}; choose from {sorted(ENDMEMBER_FORMULAE)}")
+            raise ModelError(
+                f"unknown end-member {name!r}; choose from {sorted(ENDMEMBER_FORMULAE)}"
+            )
         spec = ENDMEMBER_FORMULAE[name]
         mass = {ox: n * _OXIDE_MASS[ox] for ox, n in spec["oxides"].items()}
         total = sum(mass.values())
@@ -243,7 +245,9 @@ def make_alteration(
             if total <= 99.0:
                 break
         else:  # pragma: no cover - practically unreachable with the defaults
-            raise ModelError("could not draw a physically possible altered sample; widen the ranges")
+            raise ModelError(
+                "could not draw a physically possible altered sample; widen the ranges"
+            )
         ratios.append(ratio)
         factors.append(f)
     F = np.array(factors)

@@ -1,0 +1,133 @@
+"""EndmemberNMF: K chosen from the data, end-members and proportions recovered, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+from petroinfer.errors import InputError, ModelError
+from petroinfer.geochem import EndmemberNMF
+from petroinfer.geochem.synthetic import endmember_compositions, make_endmember_mixtures
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return make_endmember_mixtures(300, noise=0.02, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(truth):
+    return EndmemberNMF(k_range=range(1, 7), n_restarts=50, n_bootstrap=20, random_state=0).fit(
+        truth.data
+    )
+
+
+def _match(est: pd.DataFrame, true: pd.DataFrame, scale: np.ndarray):
+    """Cosine similarity (in column-scaled units, so traces count) after Hungarian matching."""
+    A = est.to_numpy() / scale
+    B = true.to_numpy() / scale
+    A /= np.linalg.norm(A, axis=1, keepdims=True)
+    B /= np.linalg.norm(B, axis=1, keepdims=True)
+    C = B @ A.T
+    r, c = linear_sum_assignment(-C)
+    return C[r, c], c
+
+
+def test_endmember_compositions_are_closed():
+    em = endmember_compositions()
+    factor = np.array([1e-4 if c in ("Rb", "Sr", "Zr", "Ba") else 1.0 for c in em.columns])
+    np.testing.assert_allclose((em * factor).sum(axis=1), 100.0, rtol=1e-12)
+
+
+def test_k4_chosen_and_endmembers_recovered(truth, fitted):
+    assert fitted.n_components_ == 4
+    sel = fitted.k_selection_
+    assert {"reconstruction_error", "stability", "cv_error", "cv_se"} <= set(sel.columns)
+    assert list(sel.index) == [1, 2, 3, 4, 5, 6]
+    assert sel.loc[4, "stability"] > 0.8 > sel.loc[5, "stability"]
+    cos, perm = _match(fitted.endmembers_, truth.endmembers, truth.data.mean().to_numpy())
+    assert cos.min() > 0.99
+    P = fitted.proportions_.to_numpy()[:, perm]
+    rmse = np.sqrt(np.mean((P - truth.proportions.to_numpy()) ** 2))
+    assert rmse < 0.03
+    # end-members closed to 100 wt% with the ppm traces converted
+    factor = np.array(
+        [1e-4 if truth.units[c] == "ppm" else 1.0 for c in fitted.endmembers_.columns]
+    )
+    np.testing.assert_allclose((fitted.endmembers_ * factor).sum(axis=1), 100.0, rtol=1e-9)
+    # traces come back in ppm: muscovite Ba ~2200 ppm
+    mus = perm[list(truth.endmembers.index).index("muscovite")]
+    assert fitted.endmembers_.iloc[mus]["Ba"] == pytest.approx(
+        truth.endmembers.loc["muscovite", "Ba"], rel=0.05
+    )
+
+
+def test_bootstrap_interval_brackets_estimate_and_result_has_curves(fitted, tmp_path):
+    lo, hi = fitted.endmembers_lower_, fitted.endmembers_upper_
+    est = fitted.endmembers_
+    assert (
+        (lo.to_numpy() <= est.to_numpy() + 1e-6) & (est.to_numpy() <= hi.to_numpy() + 1e-6)
+    ).mean() > 0.9
+    res = fitted.result_
+    assert res.hyperparameters["n_components"] == 4
+    assert set(res.criterion.data_vars) >= {"reconstruction_error", "stability", "cv_error"}
+    res.to_netcdf(tmp_path / "nmf.nc")
+    back = type(res).from_netcdf(tmp_path / "nmf.nc")
+    np.testing.assert_allclose(
+        back.estimate["endmembers"].values, res.estimate["endmembers"].values
+    )
+
+
+def test_transform_and_frobenius(truth):
+    m = EndmemberNMF(n_components=4, loss="frobenius", n_restarts=5, n_bootstrap=0, random_state=1)
+    m.fit(truth.data)
+    cos, _perm = _match(m.endmembers_, truth.endmembers, truth.data.mean().to_numpy())
+    assert cos.min() > 0.99
+    P = m.transform(truth.data.iloc[:20]).to_numpy()
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-9)
+    # transform reproduces the fitted proportions of the training samples
+    np.testing.assert_allclose(P, m.proportions_.to_numpy()[:20], atol=0.01)
+    # round trip: inverse_transform of the proportions approximates the analyses (input units)
+    back = m.inverse_transform(m.proportions_.iloc[:20])
+    rel = (back["SiO2"].to_numpy() / truth.data["SiO2"].to_numpy()[:20]) - 1
+    assert np.abs(rel).max() < 0.1
+
+
+def test_bad_input(truth):
+    X = truth.data.copy()
+    X.iloc[3, 2] = -1.0
+    with pytest.raises(InputError, match="negative") as e:
+        EndmemberNMF(n_components=2, n_restarts=2, n_bootstrap=0).fit(X)
+    assert "Al2O3" in str(e.value) and "S003" in str(e.value)
+    # mixed units: Ba declared in wt% although it is ppm
+    with pytest.raises(InputError, match="mixed units") as e:
+        EndmemberNMF(n_components=2, n_restarts=2, n_bootstrap=0, units={"Ba": "wt%"}).fit(
+            truth.data
+        )
+    assert "Ba" in str(e.value)
+    with pytest.raises(InputError, match="fewer samples"):
+        EndmemberNMF(n_components=4, n_restarts=2, n_bootstrap=0).fit(truth.data.iloc[:3])
+    with pytest.raises(ModelError, match="loss"):
+        EndmemberNMF(loss="l1").fit(truth.data)
+    X = truth.data.copy()
+    X.iloc[0, 0] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        EndmemberNMF(n_components=2, n_restarts=2, n_bootstrap=0).fit(X)
+    assert np.isnan(X.iloc[0, 0])  # input not modified
+
+
+def test_spinel_smoke():
+    ds = pytest.importorskip("petroinfer.io.datasets")
+    try:
+        df = ds.load_schoneveld2020_spinel(download=False)
+    except InputError as exc:  # pragma: no cover - data folder absent
+        pytest.skip(f"spinel data not available: {exc}")
+    cols = [c for c in ("MgO", "Al2O3", "TiO2", "Cr2O3", "MnO", "FeO") if c in df.columns]
+    assert len(cols) == 6, df.columns
+    X = df[cols].dropna()
+    m = EndmemberNMF(k_range=range(1, 5), n_restarts=10, n_bootstrap=0, random_state=0).fit(X)
+    assert 1 <= m.n_components_ <= 4
+    np.testing.assert_allclose(m.proportions_.sum(axis=1), 1.0, atol=1e-9)
+    assert (m.endmembers_.sum(axis=1) - 100).abs().max() < 1e-6
