@@ -2,6 +2,14 @@
 
 from petroinfer.inference.diagnostics import check_convergence, convergence_diagnostics
 from petroinfer.inference.ensemble import ESMDA, EnsembleResult
+from petroinfer.inference.gmrf import (
+    Anchor,
+    ChainPrior,
+    GMRFResult,
+    GridPrior,
+    LinearGMRF,
+    NonlinearGMRF,
+)
 from petroinfer.inference.remc import REMCResult, ReplicaExchange, compare_models
 from petroinfer.inference.results import Result
 from petroinfer.inference.smc import (
@@ -18,9 +26,15 @@ from petroinfer.inference.smc import (
 
 __all__ = [
     "ESMDA",
+    "Anchor",
+    "ChainPrior",
     "EnsembleResult",
     "FilterResult",
+    "GMRFResult",
+    "GridPrior",
     "KalmanResult",
+    "LinearGMRF",
+    "NonlinearGMRF",
     "REMCResult",
     "ReplicaExchange",
     "Result",
