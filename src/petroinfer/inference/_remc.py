@@ -242,6 +242,7 @@ class _ChainSpec:
     proposal_cov: np.ndarray
     initial: list[np.ndarray | None] | None
     n_params: int
+    progress: bool = False
 
 
 class _Batch:
@@ -464,7 +465,7 @@ class _Batch:
         window = max(50, n_ladder // 6) if spec.adaptive else 0
         att = np.zeros(self.betas.size - 1)
         accs = np.zeros(self.betas.size - 1)
-        for t in range(spec.n_burn):
+        for t in _sweeps(spec.n_burn, spec.progress, f"REMC burn-in ({C} chains)"):
             acc = self.rw_step() if spec.random_walk else None
             self.user_moves()
             if spec.random_walk:
@@ -494,7 +495,7 @@ class _Batch:
         direction[:, 0] = 1
         round_trips = np.zeros(C, dtype=np.int64)
         rows = np.arange(C)
-        for s in range(spec.n_steps):
+        for s in _sweeps(spec.n_steps, spec.progress, f"REMC sampling ({C} chains)"):
             if spec.random_walk:
                 rw_acc += self.rw_step()
             self.user_moves()
@@ -525,6 +526,21 @@ class _Batch:
             }
             for c in range(C)
         ]
+
+
+def _sweeps(n: int, progress: bool, label: str):
+    """``range(n)``, with a rich progress bar on stderr when asked."""
+    if not progress or n == 0:
+        yield from range(n)
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(label, total=n)
+        for i in range(n):
+            yield i
+            if i % 50 == 49 or i == n - 1:
+                bar.update(task, completed=i + 1)
 
 
 def _run_batch(task: tuple[_ChainSpec, Sequence[np.random.Generator]]) -> list[dict[str, Any]]:
@@ -667,6 +683,8 @@ class ReplicaExchange:
     n_jobs, scheduler:
         Run chains in parallel through :mod:`petroinfer.parallel` (Dask) when ``n_jobs != 1`` or a
         scheduler is given; results are identical to the serial run.
+    progress:
+        Show a progress bar (serial runs).
     warn:
         Emit a :class:`~petroinfer.errors.ConvergenceWarning` when R-hat > 1.01, bulk ESS < 400 or
         any swap rate < 0.1.
@@ -740,6 +758,7 @@ class ReplicaExchange:
         se_method: Literal["batch", "runs"] = "batch",
         n_jobs: int | None = 1,
         scheduler: Any = None,
+        progress: bool = False,
         warn: bool = True,
         random_state: RandomState = None,
     ) -> None:
@@ -764,6 +783,7 @@ class ReplicaExchange:
         self.se_method = se_method
         self.n_jobs = n_jobs
         self.scheduler = scheduler
+        self.progress = progress
         self.warn = warn
         self.random_state = random_state
 
@@ -857,6 +877,7 @@ class ReplicaExchange:
                     proposal_cov=cov,
                     initial=[init[c] for c in group],
                     n_params=d,
+                    progress=bool(self.progress) and len(groups) == 1,
                 ),
                 [streams[c] for c in group],
             )
