@@ -105,6 +105,8 @@ class MargulesExcess:
         WH = np.array([t[1] for t in self.terms])
         WS = np.array([t[2] for t in self.terms])
         WV = np.array([t[3] for t in self.terms])
+        if part == "H":  # W at T = 0, P = 0
+            return np.broadcast_to(WH, (T.size, WH.size))
         if part == "S":  # −∂W/∂T
             return np.broadcast_to(WS, (T.size, WS.size))
         if part == "V":  # ∂W/∂P
@@ -149,6 +151,8 @@ class ASFExcess:
         WH = np.array([p[2] for p in self.pairs])
         WS = np.array([p[3] for p in self.pairs])
         WV = np.array([p[4] for p in self.pairs])
+        if part == "H":
+            return np.broadcast_to(WH, (T.size, WH.size))
         if part == "S":
             return np.broadcast_to(WS, (T.size, WS.size))
         if part == "V":
@@ -249,6 +253,11 @@ class SolutionModel:
         x, T, P = self._prep(x, T, P)
         g, grad, _ = self._excess(x, T, P, "V")
         return self._mu_from(g, grad, x)
+
+    def mu_excess_parts(self, x: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(μ_H, μ_S, μ_V) with μ_ex(T, P) = μ_H − T μ_S + P μ_V exactly (W's are linear in T and P)."""
+        x, T, P = self._prep(x, 1.0, 0.0)
+        return tuple(self._mu_from(*self._excess(x, T, P, part)[:2], x) for part in ("H", "S", "V"))  # type: ignore[return-value]
 
     def ln_gamma(self, x: ArrayLike, T: ArrayLike, P: ArrayLike) -> np.ndarray:
         """Natural log of the activity coefficients (relative to the ideal site-mixing activity)."""
