@@ -14,10 +14,22 @@ from petroinfer.geochem.components import (
     standardise,
     whiten,
 )
+from petroinfer.geochem.discrimination import (
+    DiscriminationEvaluation,
+    GeochemPreprocessor,
+    SparseMultinomialRegression,
+    TectonicDiscriminator,
+    evaluate_discrimination,
+)
 from petroinfer.geochem.endmembers import EndmemberNMF, EndmemberResult
 from petroinfer.geochem.isocon import IsoconResult, SparseIsocon, classic_isocon
 
 __all__ = [
+    "DiscriminationEvaluation",
+    "GeochemPreprocessor",
+    "SparseMultinomialRegression",
+    "TectonicDiscriminator",
+    "evaluate_discrimination",
     "EndmemberNMF",
     "EndmemberResult",
     "IsoconResult",
