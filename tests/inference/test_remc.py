@@ -8,6 +8,8 @@ import warnings
 import arviz as az
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.special import logsumexp
 
 from petroinfer.errors import ConvergenceWarning, InputError, ModelError
@@ -138,6 +140,37 @@ def test_log_evidence_linear_gaussian(d):
     np.testing.assert_allclose(res.estimate["sd"].values, sd, rtol=0.15)
     # thermodynamic integration is reported as a diagnostic, with a visible bias allowed
     assert abs(res.diagnostics["log_evidence_ti"] - lg.exact) < 1.0
+
+
+def test_reported_se_is_calibrated_over_repeated_runs():
+    """Errors divided by the reported SE behave like standard normal draws (RMS ≈ 1)."""
+    lg = LinearGaussian(2, seed=5)
+    z = []
+    for seed in range(12):
+        res = lg.sampler(
+            n_steps=800, n_burn=400, n_temps=16, beta_min=1e-3, random_state=100 + seed
+        ).fit()
+        z.append((res.log_evidence - lg.exact) / res.log_evidence_se)
+    rms = float(np.sqrt(np.mean(np.square(z))))
+    assert 0.5 < rms < 1.6, z
+    assert np.max(np.abs(z)) < 3.5
+
+
+@given(
+    st.lists(st.floats(1e-6, 1 - 1e-6), min_size=0, max_size=20, unique=True),
+)
+def test_any_strictly_increasing_ladder_from_0_to_1_is_valid(inner):
+    b = np.array([0.0, *sorted(inner), 1.0])
+    np.testing.assert_array_equal(validate_ladder(b), b)
+    with pytest.raises(ModelError):
+        validate_ladder(b[::-1])
+
+
+@given(st.integers(2, 60), st.floats(1e-8, 0.9))
+def test_geometric_ladder_is_always_valid(n, beta_min):
+    b = geometric_ladder(n, beta_min)
+    assert b.size == n
+    validate_ladder(b)
 
 
 def test_adaptive_ladder_targets_swap_band():
