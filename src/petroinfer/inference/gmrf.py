@@ -868,12 +868,11 @@ class _GMRFModel:
                 method="Nelder-Mead",
                 options={
                     "initial_simplex": simplex,
-                    "xatol": 1e-4,
-                    "fatol": 1e-7,
+                    "xatol": 1e-3,
+                    "fatol": 1e-6,
                     "maxiter": 400 * theta.size,
                 },
             )
-            improved = res.fun < f(theta) - 1e-9
             theta = res.x
             # profiles around the optimum; restart if any point beats it
             profiles = {}
@@ -885,11 +884,11 @@ class _GMRFModel:
                     t = theta.copy()
                     t[k] += g
                     v = f(t)
-                    vals.append(-v if v < 1e299 else -np.inf)
+                    vals.append(-v if v < 1e299 else np.nan)
                     if v < best_val - 1e-6:
                         best_val, best_theta = v, t
                 profiles[k] = (theta[k] + grid, np.asarray(vals))
-            if best_theta is theta and not improved:
+            if best_theta is theta:
                 break
             theta = best_theta
         full = start.copy()
@@ -1029,7 +1028,7 @@ class _GMRFModel:
             du[ucols] = draws
             du = du.T.reshape((1, n_samples, *shape))
             posterior = xr.Dataset(
-                {"x": (("chain", "draw", *dims), du)},
+                {"state": (("chain", "draw", *dims), du)},
                 coords={**coords, "chain": [0], "draw": np.arange(n_samples)},
             )
         tau = float(np.exp(theta[0]))
@@ -1416,7 +1415,12 @@ class NonlinearGMRF(_GMRFModel):
             # Gauss-Newton predicted decrease: stop when it is negligible
             step_gn = -_cho_solve(_cholesky(H, "Gauss-Newton Hessian"), grad)
             if -0.5 * float(grad @ step_gn) <= self.tol * (1.0 + abs(phi)):
-                converged = True
+                converged = True  # polish with the undamped step (exact for a linear forward)
+                f_gn = self._f(x + step_gn, m)
+                if np.all(np.isfinite(f_gn)):
+                    phi_gn = objective(x + step_gn, f_gn)
+                    if phi_gn <= phi + 1e-12 * abs(phi):
+                        x, fx, phi = x + step_gn, f_gn, phi_gn
                 break
             accepted = False
             for _ in range(40):
