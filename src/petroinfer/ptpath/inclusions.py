@@ -390,7 +390,7 @@ class InclusionPTPath:
             z0 = z0 + best[1]
             simplex = np.vstack([z0] + [z0 + 1.2 * np.eye(len(free))[k] for k in range(len(free))])
             opt = minimize(neg, z0, method="Nelder-Mead",
-                           options={"initial_simplex": simplex, "xatol": 0.03, "fatol": 1e-3, "maxiter": 120})
+                           options={"initial_simplex": simplex, "xatol": 0.1, "fatol": 0.01, "maxiter": 120})
             theta = full(opt.x)
         else:
             theta = start
@@ -606,10 +606,12 @@ class _Problem:
             k[~is_bt] = self.beq.linear_coefficients(c[~is_bt])
         return k
 
-    def g(self, T: np.ndarray, Pk: np.ndarray, c: np.ndarray | None = None, is_bt=None) -> np.ndarray:
+    def g(self, T: np.ndarray, Pk: np.ndarray, c: np.ndarray | None = None, is_bt=None, coef=None) -> np.ndarray:
         """Scaled residuals r/(RT) for flat arrays T (K), P (kbar); r = ΔG°(T, P) + k0 + kT T + kP P."""
         is_bt = self.is_bt if is_bt is None else is_bt
-        if c is None:
+        if coef is not None:
+            k = coef
+        elif c is None:
             k = self.coef if len(T) == self.m else np.tile(self.coef, (len(T) // self.m, 1))
         else:
             k = self._coefficients(c, is_bt)
@@ -661,8 +663,9 @@ class _Problem:
                 ones = np.ones(k, bool)
                 for _ in range(30):
                     Pv = np.full(k, P0)
-                    f = self.g(T, Pv, self.c[bt], ones)
-                    d = (self.g(T + 0.01, Pv, self.c[bt], ones) - self.g(T - 0.01, Pv, self.c[bt], ones)) / 0.02
+                    kb = self.coef[bt]
+                    f = self.g(T, Pv, None, ones, kb)
+                    d = (self.g(T + 0.01, Pv, None, ones, kb) - self.g(T - 0.01, Pv, None, ones, kb)) / 0.02
                     T = np.clip(T - f / np.where(d == 0, 1e-12, d), 400.0, 1500.0)
                 T0 = float(np.median(T))
             if pl.any():
@@ -671,8 +674,9 @@ class _Problem:
                 zeros = np.zeros(k, bool)
                 for _ in range(30):
                     Tv = np.full(k, T0)
-                    f = self.g(Tv, P, self.c[pl], zeros)
-                    d = (self.g(Tv, P + 1e-3, self.c[pl], zeros) - self.g(Tv, P - 1e-3, self.c[pl], zeros)) / 2e-3
+                    kp = self.coef[pl]
+                    f = self.g(Tv, P, None, zeros, kp)
+                    d = (self.g(Tv, P + 1e-3, None, zeros, kp) - self.g(Tv, P - 1e-3, None, zeros, kp)) / 2e-3
                     P = np.clip(P - f / np.where(d == 0, 1e-12, d), 0.1, 30.0)
                 P0 = float(np.median(P))
         n = self.s.size
