@@ -58,8 +58,13 @@ def _norm(a: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- embedded LocalCluster
-def test_local_results_in_input_order():
-    out = map_tasks(_reverse_sleeper, range(N_ITEMS), progress=False, n_workers=N_ITEMS)
+def test_local_results_in_input_order(recwarn):
+    with socket.socket() as busy:  # a user's own Dask dashboard holding the default port
+        with contextlib.suppress(OSError):
+            busy.bind(("127.0.0.1", 8787))
+            busy.listen()
+        out = map_tasks(_reverse_sleeper, range(N_ITEMS), progress=False, n_workers=N_ITEMS)
+    assert not [w for w in recwarn if "already in use" in str(w.message)]
     assert out == [i * i for i in range(N_ITEMS)]
 
 

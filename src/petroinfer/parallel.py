@@ -120,7 +120,14 @@ def get_client(
         else:
             kwargs = {"n_workers": 1, "threads_per_worker": n}
         with (
-            LocalCluster(processes=processes, dashboard_address=None, **kwargs) as cluster,
+            LocalCluster(
+                processes=processes,
+                dashboard_address=None,
+                # no dashboard; the scheduler's HTTP endpoint on a free loopback port instead of
+                # 8787, which a user's own Dask dashboard may already hold
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+                **kwargs,
+            ) as cluster,
             Client(cluster, set_as_default=False) as client,
         ):
             yield client
