@@ -161,7 +161,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 _SCHEDULER_CMD = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
-_SCHEDULER_CMD += "--host 127.0.0.1 --port 0 --no-dashboard".split()
+_SCHEDULER_CMD += "--host 127.0.0.1 --port 0 --no-dashboard --dashboard-address 127.0.0.1:0".split()
 _WORKER_ARGS = "--host 127.0.0.1 --nworkers 1 --nthreads 2 --no-nanny --no-dashboard"
 
 
