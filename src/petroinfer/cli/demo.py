@@ -19,6 +19,7 @@ from petroinfer.report import Report
 
 #: Ordered list of demo sections, ``"module:function"``; each capability adds its line.
 DEMO_SECTIONS: list[str] = [
+    "petroinfer.cli.discriminate:demo_section",
     "petroinfer.cli.thermobar:demo_section",
     "petroinfer.cli.ptpath:demo_section",
     "petroinfer.cli.geochem:demo_section",

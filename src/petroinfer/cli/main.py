@@ -10,6 +10,7 @@ import typer
 from petroinfer._version import __version__
 from petroinfer.cli import composition, datasets
 from petroinfer.cli import geochem
+from petroinfer.cli import discriminate as discriminate_cli
 from petroinfer.cli import ptpath as ptpath_cli
 from petroinfer.cli import thermobar as thermobar_cli
 from petroinfer.cli._common import JsonOpt, OutOpt, emit, guard
@@ -69,6 +70,7 @@ app.add_typer(composition.app, name="composition")
 app.command("endmembers")(geochem.endmembers)
 app.command("cluster")(geochem.cluster)
 app.command("isocon")(geochem.isocon)
+app.add_typer(discriminate_cli.app, name="discriminate")
 app.command("thermobar")(thermobar_cli.thermobar)
 app.add_typer(ptpath_cli.app, name="ptpath")
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.metrics import (
     accuracy_score,
@@ -269,7 +270,10 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
             self.cv_results_ = pd.DataFrame()
         final = clone(pipe).set_params(**{f"clf__{k}": v for k, v in self.best_params_.items()})
         if self.model == "svm":
-            final.set_params(clf__probability=True)
+            # Platt scaling fitted on internal folds (replaces the deprecated SVC(probability=True))
+            final.set_params(clf=CalibratedClassifierCV(
+                final.named_steps["clf"], method="sigmoid", ensemble=False,
+                cv=StratifiedKFold(self.inner_cv, shuffle=True, random_state=seed)))
         final.fit(F, labels)
         self.pipeline_ = final
         self.classes_ = final.classes_

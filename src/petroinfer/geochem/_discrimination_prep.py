@@ -103,13 +103,16 @@ def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataF
             out[col] = np.full(len(X), np.nan)
             continue
         s = X[col]
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+            out[col] = s.to_numpy(dtype=float, na_value=np.nan)
+            continue
         num = pd.to_numeric(s, errors="coerce")
         bad = num.isna() & s.notna() & (s.astype(str).str.strip() != "")
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
             raise InputError("non-numeric value in a feature column", column=col,
                              row=X.index[i], value=s.iloc[i])
-        out[col] = num.to_numpy(dtype=float)
+        out[col] = num.to_numpy(dtype=float, na_value=np.nan)
     F = pd.DataFrame(out, index=X.index)
     arr = F.to_numpy()
     nonpos = np.isfinite(arr) & (arr <= 0)
