@@ -308,10 +308,10 @@ class ReactionSSM:
         order = np.argsort(np.where(np.isfinite(rss), rss, np.inf).sum(axis=1))
         n = self.times.size
         fits = []
+        h, hh = 1e-6, 1e-5
         for start in logk[order[:n_starts]]:
             sig = np.sqrt(np.maximum(self._rss(start[None])[0] / n, 1e-300))
             # 2. Levenberg–Marquardt on log k with a batched finite-difference Jacobian
-            h = 1e-6
 
             def resid(lk, sig=sig):
                 pts = lk[None] if lk.ndim == 1 else lk
@@ -330,7 +330,6 @@ class ReactionSSM:
             sig = np.sqrt(np.maximum(self._rss(ls.x[None])[0] / n, 1e-300))
             th0 = np.concatenate([ls.x, np.log(sig)])
             # 3. polish the full posterior mode (priors included)
-            hh = 1e-5
 
             def fg(th):
                 pts = np.vstack([th, th + hh * np.eye(P), th - hh * np.eye(P)])
