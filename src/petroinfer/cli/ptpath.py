@@ -20,7 +20,9 @@ __all__ = ["app", "demo_section", "inclusions"]
 app = typer.Typer(help="P–T path inversions.", no_args_is_help=True)
 
 
-def _write_outputs(res, data: pd.DataFrame, out: Path, title: str, seed: int, inputs=(), truth=None) -> Report:
+def _write_outputs(
+    res, data: pd.DataFrame, out: Path, title: str, seed: int, inputs=(), truth=None
+) -> Report:
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
@@ -61,7 +63,10 @@ def _report_section(sec, res, out: Path, truth=None) -> None:
         ax.plot(truth["T_C"], truth["P_kbar"], "r--", lw=1, label="truth")
         ax.legend(fontsize="small")
     fig.savefig(out / "ptpath_pt.png", dpi=110, bbox_inches="tight")
-    sec.figure(fig, caption="P–T path: posterior mean with 90 % bands, Laplace draws (grey), ds62 Al2SiO5 lines")
+    sec.figure(
+        fig,
+        caption="P–T path: posterior mean with 90 % bands, Laplace draws (grey), ds62 Al2SiO5 lines",
+    )
     fig, axes = plt.subplots(2, 1, figsize=(5.5, 5), sharex=True)
     res.plot(ax=axes, kind="radius")
     if truth is not None:
@@ -75,14 +80,20 @@ def _report_section(sec, res, out: Path, truth=None) -> None:
 @app.command("inclusions")
 @guard
 def inclusions(
-    file: Annotated[Path, typer.Argument(help="CSV/XLSX: radius, inclusion, Grt_X*, Bt_XMg / Pl_XAn.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV/XLSX: radius, inclusion, Grt_X*, Bt_XMg / Pl_XAn.")
+    ],
     thermometer: Annotated[str, typer.Option("--thermometer", help="FS78 | HS82 | ds62")] = "HS82",
     barometer: Annotated[str, typer.Option("--barometer", help="KN88 | ds62")] = "KN88",
     polymorph: Annotated[str, typer.Option("--polymorph", help="ky | sill | and")] = "ky",
-    n_nodes: Annotated[int | None, typer.Option("--n-nodes", help="Nodes along the radius.")] = None,
+    n_nodes: Annotated[
+        int | None, typer.Option("--n-nodes", help="Nodes along the radius.")
+    ] = None,
     order: Annotated[int, typer.Option("--order", help="GMRF order: 1 or 2.")] = 1,
     sigma: Annotated[float, typer.Option("--sigma", help="1σ of each mole fraction.")] = 0.005,
-    robust: Annotated[bool, typer.Option("--robust", help="Student-t likelihood (re-equilibrated inclusions).")] = False,
+    robust: Annotated[
+        bool, typer.Option("--robust", help="Student-t likelihood (re-equilibrated inclusions).")
+    ] = False,
     seed: SeedOpt = 0,
     out: OutOpt = None,
     json_out: JsonOpt = False,
@@ -128,7 +139,13 @@ def demo_section(report: Report, out: Path) -> dict:
     nodes = truth["radius"].to_numpy()
     res = InclusionPTPath(nodes=nodes, random_state=0).fit(data)
     rng = np.random.default_rng(0)
-    keep = np.sort(np.r_[0, len(data) - 1, rng.choice(np.arange(1, len(data) - 1), len(data) // 2 - 2, replace=False)])
+    keep = np.sort(
+        np.r_[
+            0,
+            len(data) - 1,
+            rng.choice(np.arange(1, len(data) - 1), len(data) // 2 - 2, replace=False),
+        ]
+    )
     half = InclusionPTPath(nodes=nodes, random_state=0).fit(data.iloc[keep])
     pw = pointwise_pt(data)
     sec = report.section("P–T path from inclusions (GMRF, Kuwatani et al. 2018 [R])")
@@ -143,8 +160,14 @@ def demo_section(report: Report, out: Path) -> dict:
 
     def cover(e):
         t, p = truth["T_C"].to_numpy(), truth["P_kbar"].to_numpy()
-        return float(np.mean(np.r_[(e["T_C_q05"].values <= t) & (t <= e["T_C_q95"].values),
-                                   (e["P_kbar_q05"].values <= p) & (p <= e["P_kbar_q95"].values)]))
+        return float(
+            np.mean(
+                np.r_[
+                    (e["T_C_q05"].values <= t) & (t <= e["T_C_q95"].values),
+                    (e["P_kbar_q05"].values <= p) & (p <= e["P_kbar_q95"].values),
+                ]
+            )
+        )
 
     comp = pd.DataFrame(
         {
@@ -158,5 +181,8 @@ def demo_section(report: Report, out: Path) -> dict:
     )  # fmt: skip
     sec.table(comp.round(3), caption="Recovery of the true path")
     sec.code("petroinfer ptpath inclusions synthetic_inclusions.csv --out results/")
-    return {"T_rmse_mrf": round(comp.iloc[1, 0], 2), "T_rmse_pointwise": round(comp.iloc[0, 0], 2),
-            "coverage_half": round(comp.iloc[2, 2], 3)}
+    return {
+        "T_rmse_mrf": round(comp.iloc[1, 0], 2),
+        "T_rmse_pointwise": round(comp.iloc[0, 0], 2),
+        "coverage_half": round(comp.iloc[2, 2], 3),
+    }

@@ -38,7 +38,9 @@ def read_input_table(path: Path) -> pd.DataFrame:
     return df
 
 
-def al2sio5_lines(t_min_c: float = 350.0, t_max_c: float = 900.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def al2sio5_lines(
+    t_min_c: float = 350.0, t_max_c: float = 900.0
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """ds62 Al2SiO5 phase boundaries (T °C, P kbar) for plotting, each limited to its stable side."""
     from petroinfer.thermo import al2sio5_triple_point, equilibrium_pressure
 
@@ -75,14 +77,22 @@ def pt_figure(res: pd.DataFrame, title: str):
 
 @guard
 def thermobar(
-    file: Annotated[Path, typer.Argument(help="CSV/XLSX with Grt_X*, Bt_XMg, Pl_XAn or prefixed oxides.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV/XLSX with Grt_X*, Bt_XMg, Pl_XAn or prefixed oxides.")
+    ],
     thermometer: Annotated[str, typer.Option("--thermometer", help="FS78 | HS82 | ds62")] = "HS82",
     barometer: Annotated[str, typer.Option("--barometer", help="KN88 | ds62")] = "KN88",
     polymorph: Annotated[str, typer.Option("--polymorph", help="Al2SiO5: ky | sill | and")] = "ky",
-    p_kbar: Annotated[float | None, typer.Option("--P-kbar", help="Fixed pressure: T only.")] = None,
+    p_kbar: Annotated[
+        float | None, typer.Option("--P-kbar", help="Fixed pressure: T only.")
+    ] = None,
     t_c: Annotated[float | None, typer.Option("--T-C", help="Fixed temperature: P only.")] = None,
-    sigma: Annotated[float, typer.Option("--sigma", help="1σ of each mole fraction (absolute).")] = 0.005,
-    uncertainty: Annotated[str, typer.Option("--uncertainty", help="linear | mc | both | none")] = "both",
+    sigma: Annotated[
+        float, typer.Option("--sigma", help="1σ of each mole fraction (absolute).")
+    ] = 0.005,
+    uncertainty: Annotated[
+        str, typer.Option("--uncertainty", help="linear | mc | both | none")
+    ] = "both",
     n_draws: Annotated[int, typer.Option("--n-draws", help="Monte-Carlo draws.")] = 200,
     seed: SeedOpt = 0,
     out: OutOpt = None,
@@ -145,12 +155,20 @@ def demo_section(report: Report, out: Path) -> dict:
             r = thermobarometry(pairs, th, ba, uncertainty="linear")
             err_t = r["T_C"].to_numpy() - truth["T_C"].to_numpy()
             err_p = r["P_kbar"].to_numpy() - truth["P_kbar"].to_numpy()
-            rows.append({"pair": f"{th}+{ba}", "T_rmse_C": float(np.sqrt(np.mean(err_t**2))),
-                         "P_rmse_kbar": float(np.sqrt(np.mean(err_p**2))),
-                         "median_T_sd": float(np.median(r["T_C_sd"])), "median_P_sd": float(np.median(r["P_kbar_sd"]))})
+            rows.append(
+                {
+                    "pair": f"{th}+{ba}",
+                    "T_rmse_C": float(np.sqrt(np.mean(err_t**2))),
+                    "P_rmse_kbar": float(np.sqrt(np.mean(err_p**2))),
+                    "median_T_sd": float(np.median(r["T_C_sd"])),
+                    "median_P_sd": float(np.median(r["P_kbar_sd"])),
+                }
+            )
             if th == "HS82":
                 write_csv(r, out / "thermobar_hs82_kn88.csv")
-                fig = pt_figure(r, "HS82 + KN88 on synthetic pairs (truth generated with HS82 + KN88)")
+                fig = pt_figure(
+                    r, "HS82 + KN88 on synthetic pairs (truth generated with HS82 + KN88)"
+                )
     table = pd.DataFrame(rows).set_index("pair")
     sec = report.section("Thermobarometry (garnet–biotite + GASP)")
     sec.text(

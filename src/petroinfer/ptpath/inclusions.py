@@ -110,8 +110,17 @@ class PTPathResult(Result):
             p = self.posterior["P_kbar"].values.reshape(-1, r.size)
             for i in range(0, t.shape[0], max(1, t.shape[0] // 60)):
                 ax.plot(t[i], p[i], color="0.6", lw=0.4, alpha=0.4)
-        ax.errorbar(e["T_C"], e["P_kbar"], xerr=_Z95 * e["T_C_sd"], yerr=_Z95 * e["P_kbar_sd"], fmt="o-",
-                    ms=2.5, lw=1.0, elinewidth=0.5, label="posterior mean ± 90 %")
+        ax.errorbar(
+            e["T_C"],
+            e["P_kbar"],
+            xerr=_Z95 * e["T_C_sd"],
+            yerr=_Z95 * e["P_kbar_sd"],
+            fmt="o-",
+            ms=2.5,
+            lw=1.0,
+            elinewidth=0.5,
+            label="posterior mean ± 90 %",
+        )
         ax.plot(e["T_C"][0], e["P_kbar"][0], "gs", label="core")
         tmin, tmax = float(np.min(e["T_C_q05"])) - 30, float(np.max(e["T_C_q95"])) + 30
         pmin, pmax = float(np.min(e["P_kbar_q05"])) - 1, float(np.max(e["P_kbar_q95"])) + 1
@@ -133,34 +142,51 @@ def _prepare(data: pd.DataFrame, sigma) -> tuple[np.ndarray, np.ndarray, np.ndar
         raise InputError("inclusion data must be a pandas DataFrame", value=type(data).__name__)
     for col in ("radius", "inclusion"):
         if col not in data.columns:
-            raise InputError("missing column (needs radius, inclusion, host-garnet and inclusion compositions)",
-                             column=col)
+            raise InputError(
+                "missing column (needs radius, inclusion, host-garnet and inclusion compositions)",
+                column=col,
+            )
     if len(data) < 3:
         raise InputError(f"need at least 3 inclusions, got {len(data)}")
     rad = pd.to_numeric(data["radius"], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(rad))
     if bad.size:
         i = int(bad[0])
-        raise InputError("radius must be a finite number", column="radius", row=data.index[i],
-                         value=data["radius"].iloc[i])
+        raise InputError(
+            "radius must be a finite number",
+            column="radius",
+            row=data.index[i],
+            value=data["radius"].iloc[i],
+        )
     dec = np.flatnonzero(np.diff(rad) < 0)
     if dec.size:
         i = int(dec[0]) + 1
-        raise InputError("radius is not monotone: rows must be ordered core → rim (non-decreasing radius)",
-                         column="radius", row=data.index[i], value=float(rad[i]))
+        raise InputError(
+            "radius is not monotone: rows must be ordered core → rim (non-decreasing radius)",
+            column="radius",
+            row=data.index[i],
+            value=float(rad[i]),
+        )
     kinds = data["inclusion"].astype(str).str.strip().str.lower()
     unknown = ~kinds.isin(list(_KINDS))
     if unknown.any():
         i = int(np.flatnonzero(unknown.to_numpy())[0])
-        raise InputError("inclusion must be 'biotite' or 'plagioclase'", column="inclusion", row=data.index[i],
-                         value=data["inclusion"].iloc[i])
+        raise InputError(
+            "inclusion must be 'biotite' or 'plagioclase'",
+            column="inclusion",
+            row=data.index[i],
+            value=data["inclusion"].iloc[i],
+        )
     is_bt = kinds.map(_KINDS).to_numpy() == "biotite"
     full = data.copy()
     for col, mask in (("Bt_XMg", ~is_bt), ("Pl_XAn", is_bt)):
         if col not in full.columns:
             if (~mask).any():
-                raise InputError(f"missing column {col} for {'biotite' if col == 'Bt_XMg' else 'plagioclase'} "
-                                 "inclusions", column=col)
+                raise InputError(
+                    f"missing column {col} for {'biotite' if col == 'Bt_XMg' else 'plagioclase'} "
+                    "inclusions",
+                    column=col,
+                )
             full[col] = 0.5
         else:
             full[col] = full[col].astype(object).where(~mask, 0.5)
@@ -258,31 +284,47 @@ class InclusionPTPath:
         if self.order not in (1, 2):
             raise ModelError(f"order must be 1 or 2, got {self.order!r}")
         if self.likelihood not in ("gaussian", "student_t"):
-            raise ModelError(f"likelihood must be 'gaussian' or 'student_t', got {self.likelihood!r}")
+            raise ModelError(
+                f"likelihood must be 'gaussian' or 'student_t', got {self.likelihood!r}"
+            )
         if not (np.isfinite(self.nu) and self.nu > 0):
             raise ModelError(f"nu must be > 0, got {self.nu!r}")
-        if self.smoothness is not None and not (isinstance(self.smoothness, dict) and set(self.smoothness) <= {"T", "P"}):
+        if self.smoothness is not None and not (
+            isinstance(self.smoothness, dict) and set(self.smoothness) <= {"T", "P"}
+        ):
             raise ModelError("smoothness must be a dict with keys 'T' and/or 'P'")
 
     def _equilibria(self):
-        return (thermometer(self.thermometer),
-                barometer(self.barometer, self.polymorph, self.garnet_model, self.plagioclase_model))
+        return (
+            thermometer(self.thermometer),
+            barometer(self.barometer, self.polymorph, self.garnet_model, self.plagioclase_model),
+        )
 
     def _node_positions(self, rad: np.ndarray) -> np.ndarray:
         if self.nodes is not None:
             s = np.asarray(self.nodes, dtype=float)
             if s.ndim != 1 or s.size < self.order + 1:
-                raise InputError(f"nodes must be a 1-D array of at least {self.order + 1} radii", column="nodes")
+                raise InputError(
+                    f"nodes must be a 1-D array of at least {self.order + 1} radii", column="nodes"
+                )
             bad = np.flatnonzero(np.diff(s) <= 0)
             if bad.size:
-                raise InputError("nodes must be strictly increasing (core → rim)", column="nodes",
-                                 row=int(bad[0]) + 1, value=float(s[bad[0] + 1]))
+                raise InputError(
+                    "nodes must be strictly increasing (core → rim)",
+                    column="nodes",
+                    row=int(bad[0]) + 1,
+                    value=float(s[bad[0] + 1]),
+                )
             if rad.min() < s[0] - 1e-12 or rad.max() > s[-1] + 1e-12:
-                raise InputError(f"inclusion radii must lie within the nodes [{s[0]}, {s[-1]}]", column="radius")
+                raise InputError(
+                    f"inclusion radii must lie within the nodes [{s[0]}, {s[-1]}]", column="radius"
+                )
             return s
         n = self.n_nodes or int(np.clip(np.unique(rad).size, 8, 60))
         if rad.max() <= rad.min():
-            raise InputError("inclusions span no radius range; give nodes explicitly", column="radius")
+            raise InputError(
+                "inclusions span no radius range; give nodes explicitly", column="radius"
+            )
         return np.linspace(rad.min(), rad.max(), int(n))
 
     def _problem(self, data: pd.DataFrame):
@@ -389,8 +431,12 @@ class InclusionPTPath:
                     best = (v, step)
             z0 = z0 + best[1]
             simplex = np.vstack([z0] + [z0 + 1.2 * np.eye(len(free))[k] for k in range(len(free))])
-            opt = minimize(neg, z0, method="Nelder-Mead",
-                           options={"initial_simplex": simplex, "xatol": 0.1, "fatol": 0.01, "maxiter": 120})
+            opt = minimize(
+                neg,
+                z0,
+                method="Nelder-Mead",
+                options={"initial_simplex": simplex, "xatol": 0.1, "fatol": 0.01, "maxiter": 120},
+            )
             theta = full(opt.x)
         else:
             theta = start
@@ -409,7 +455,11 @@ class InclusionPTPath:
         mean = e["mean"].values
         sd = e["sd"].values
         cov = e["covariance"].values if "covariance" in e else None
-        rho = cov[:, 0, 1] / np.maximum(sd[:, 0] * sd[:, 1], 1e-300) if cov is not None else np.full(len(pb.s), np.nan)
+        rho = (
+            cov[:, 0, 1] / np.maximum(sd[:, 0] * sd[:, 1], 1e-300)
+            if cov is not None
+            else np.full(len(pb.s), np.nan)
+        )
         T_c, P_k = mean[:, 0] - 273.15, mean[:, 1]
         est = xr.Dataset(
             {
@@ -448,10 +498,22 @@ class InclusionPTPath:
         diag = dict(res.diagnostics)
         diag["n_biotite"] = int(pb.is_bt.sum())
         diag["n_plagioclase"] = int((~pb.is_bt).sum())
-        meta = make_metadata(random_state=self.random_state, method="InclusionPTPath", inputs=(data,),
-                             parameters=self.get_params())
-        return PTPathResult(estimate=est, posterior=post, log_evidence=res.log_evidence, diagnostics=diag,
-                            hyperparameters=hyper, criterion=res.criterion, metadata=meta, observations=obs)
+        meta = make_metadata(
+            random_state=self.random_state,
+            method="InclusionPTPath",
+            inputs=(data,),
+            parameters=self.get_params(),
+        )
+        return PTPathResult(
+            estimate=est,
+            posterior=post,
+            log_evidence=res.log_evidence,
+            diagnostics=diag,
+            hyperparameters=hyper,
+            criterion=res.criterion,
+            metadata=meta,
+            observations=obs,
+        )
 
     def get_params(self) -> dict:
         """Constructor parameters (scikit-learn style)."""
@@ -495,8 +557,12 @@ class InclusionPTPath:
         sig = result.observations["sigma_lnK"].to_numpy() / np.sqrt(tau * w)
         h = np.diff(pb.s)
         N = pb.s.size
-        m0 = np.array([result.estimate["T_C"].values[0] + 273.15, result.estimate["P_kbar"].values[0]])
-        s0 = anchor_scale * np.array([result.estimate["T_C_sd"].values[0], result.estimate["P_kbar_sd"].values[0]])
+        m0 = np.array(
+            [result.estimate["T_C"].values[0] + 273.15, result.estimate["P_kbar"].values[0]]
+        )
+        s0 = anchor_scale * np.array(
+            [result.estimate["T_C_sd"].values[0], result.estimate["P_kbar_sd"].values[0]]
+        )
         kap = np.array([kT, kP])
 
         def unpack(theta):
@@ -506,13 +572,21 @@ class InclusionPTPath:
         def log_lik(theta):
             T, P = unpack(theta)
             g = pb.forward_batch(T, P)
-            return -0.5 * np.sum((g / sig) ** 2, axis=1) - np.sum(np.log(sig)) - 0.5 * g.shape[1] * np.log(2 * np.pi)
+            return (
+                -0.5 * np.sum((g / sig) ** 2, axis=1)
+                - np.sum(np.log(sig))
+                - 0.5 * g.shape[1] * np.log(2 * np.pi)
+            )
 
         def log_prior(theta):
             T, P = unpack(theta)
             out = np.zeros(T.shape[0])
             for ch, X in enumerate((T, P)):
-                out += -0.5 * ((X[:, 0] - m0[ch]) / s0[ch]) ** 2 - np.log(s0[ch]) - 0.5 * np.log(2 * np.pi)
+                out += (
+                    -0.5 * ((X[:, 0] - m0[ch]) / s0[ch]) ** 2
+                    - np.log(s0[ch])
+                    - 0.5 * np.log(2 * np.pi)
+                )
                 d = np.diff(X, axis=1)
                 var = h / kap[ch]
                 out += np.sum(-0.5 * d**2 / var - 0.5 * np.log(2 * np.pi * var), axis=1)
@@ -526,13 +600,20 @@ class InclusionPTPath:
                 out.append(np.column_stack([x0, x0[:, None] + np.cumsum(inc, axis=1)]))
             return np.hstack(out)
 
-        mean = np.concatenate([result.estimate["T_C"].values + 273.15, result.estimate["P_kbar"].values])
+        mean = np.concatenate(
+            [result.estimate["T_C"].values + 273.15, result.estimate["P_kbar"].values]
+        )
         if result.posterior is not None:
             dT = result.posterior["T_C"].values.reshape(-1, N)
             dP = result.posterior["P_kbar"].values.reshape(-1, N)
             cov = np.cov(np.hstack([dT, dP]).T)
         else:
-            cov = np.diag(np.concatenate([result.estimate["T_C_sd"].values, result.estimate["P_kbar_sd"].values]) ** 2)
+            cov = np.diag(
+                np.concatenate(
+                    [result.estimate["T_C_sd"].values, result.estimate["P_kbar_sd"].values]
+                )
+                ** 2
+            )
         rng = as_generator(random_state)
         init = mean + rng.multivariate_normal(np.zeros(2 * N), cov, size=(n_chains, n_temps)) * 0.5
         sampler = ReplicaExchange(
@@ -565,7 +646,9 @@ def _fast_standard(eq):
     tg = np.arange(300.0, 1600.1, 10.0)
     pg = np.arange(-2000.0, 40000.1, 250.0)
     TT, PP = np.meshgrid(tg, pg, indexing="ij")
-    spl = RectBivariateSpline(tg, pg, eq.standard(TT.ravel(), PP.ravel()).reshape(TT.shape), kx=3, ky=3)
+    spl = RectBivariateSpline(
+        tg, pg, eq.standard(TT.ravel(), PP.ravel()).reshape(TT.shape), kx=3, ky=3
+    )
     return lambda T, P: spl.ev(T, P)
 
 
@@ -606,7 +689,9 @@ class _Problem:
             k[~is_bt] = self.beq.linear_coefficients(c[~is_bt])
         return k
 
-    def g(self, T: np.ndarray, Pk: np.ndarray, c: np.ndarray | None = None, is_bt=None, coef=None) -> np.ndarray:
+    def g(
+        self, T: np.ndarray, Pk: np.ndarray, c: np.ndarray | None = None, is_bt=None, coef=None
+    ) -> np.ndarray:
         """Scaled residuals r/(RT) for flat arrays T (K), P (kbar); r = ΔG°(T, P) + k0 + kT T + kP P."""
         is_bt = self.is_bt if is_bt is None else is_bt
         if coef is not None:
@@ -665,7 +750,9 @@ class _Problem:
                     Pv = np.full(k, P0)
                     kb = self.coef[bt]
                     f = self.g(T, Pv, None, ones, kb)
-                    d = (self.g(T + 0.01, Pv, None, ones, kb) - self.g(T - 0.01, Pv, None, ones, kb)) / 0.02
+                    d = (
+                        self.g(T + 0.01, Pv, None, ones, kb) - self.g(T - 0.01, Pv, None, ones, kb)
+                    ) / 0.02
                     T = np.clip(T - f / np.where(d == 0, 1e-12, d), 400.0, 1500.0)
                 T0 = float(np.median(T))
             if pl.any():
@@ -676,7 +763,10 @@ class _Problem:
                     Tv = np.full(k, T0)
                     kp = self.coef[pl]
                     f = self.g(Tv, P, None, zeros, kp)
-                    d = (self.g(Tv, P + 1e-3, None, zeros, kp) - self.g(Tv, P - 1e-3, None, zeros, kp)) / 2e-3
+                    d = (
+                        self.g(Tv, P + 1e-3, None, zeros, kp)
+                        - self.g(Tv, P - 1e-3, None, zeros, kp)
+                    ) / 2e-3
                     P = np.clip(P - f / np.where(d == 0, 1e-12, d), 0.1, 30.0)
                 P0 = float(np.median(P))
         n = self.s.size
@@ -693,13 +783,17 @@ def pointwise_pt(
     inclusion nearest in radius (and the biotite's host-garnet composition), solved simultaneously."""
     rad, is_bt, c, _ = _prepare(data, 0.0)
     if not is_bt.any() or is_bt.all():
-        raise InputError("pointwise P–T needs both biotite and plagioclase inclusions", column="inclusion")
+        raise InputError(
+            "pointwise P–T needs both biotite and plagioclase inclusions", column="inclusion"
+        )
     rb, rp = rad[is_bt], rad[~is_bt]
     j = np.abs(rb[:, None] - rp[None, :]).argmin(axis=1)
     cc = c[is_bt].copy()
     cc[:, 5] = c[~is_bt][j, 5]
     T, P = solve_pt(thermometer(thermometer_name), barometer(barometer_name, polymorph), cc)
-    return pd.DataFrame({"radius": rb, "T_C": T - 273.15, "P_kbar": P / 1e3}, index=data.index[is_bt])
+    return pd.DataFrame(
+        {"radius": rb, "T_C": T - 273.15, "P_kbar": P / 1e3}, index=data.index[is_bt]
+    )
 
 
 # ============================================================================ synthetic data
@@ -727,7 +821,9 @@ def _bisect(fun, lo: float, hi: float, n: int) -> np.ndarray:
     fa = fun(a)
     fb = fun(b)
     if np.any(np.sign(fa) == np.sign(fb)):
-        raise ModelError("synthetic path outside the composition range that the calibrations can reproduce")
+        raise ModelError(
+            "synthetic path outside the composition range that the calibrations can reproduce"
+        )
     for _ in range(60):
         mid = 0.5 * (a + b)
         fm = fun(mid)
@@ -806,7 +902,9 @@ def synthetic_inclusions(
     pl["Bt_XMg"] = np.nan
     pl["Pl_XAn"] = noisy(xan)
     data = pd.concat([bt, pl], ignore_index=True)
-    data = data.iloc[np.lexsort((data["inclusion"].to_numpy(), data["radius"].to_numpy()))].reset_index(drop=True)
+    data = data.iloc[
+        np.lexsort((data["inclusion"].to_numpy(), data["radius"].to_numpy()))
+    ].reset_index(drop=True)
     truth = pd.DataFrame({"radius": r_mm, "T_C": T_c, "P_kbar": P_k})
     return data, truth
 
@@ -826,9 +924,15 @@ def compare_calibrations(
     rows = []
     for th, ba in pairs:
         res = InclusionPTPath(thermometer=th, barometer=ba, **kwargs).fit(data)
-        rows.append({"thermometer": th, "barometer": ba, "log_evidence": res.log_evidence,
-                     "smoothness_T": res.hyperparameters["smoothness_T_per_K2"],
-                     "smoothness_P": res.hyperparameters["smoothness_P_per_kbar2"]})
+        rows.append(
+            {
+                "thermometer": th,
+                "barometer": ba,
+                "log_evidence": res.log_evidence,
+                "smoothness_T": res.hyperparameters["smoothness_T_per_K2"],
+                "smoothness_P": res.hyperparameters["smoothness_P_per_kbar2"],
+            }
+        )
     out = pd.DataFrame(rows).sort_values("log_evidence", ascending=False).reset_index(drop=True)
     out["delta"] = out["log_evidence"] - out["log_evidence"].iloc[0]
     return out
@@ -857,8 +961,12 @@ def sparse_data_experiment(
     rng = as_generator(random_state)
     if model.nodes is None:
         rad = pd.to_numeric(data["radius"], errors="coerce").to_numpy(dtype=float)
-        model = InclusionPTPath(**{**model.get_params(), "nodes": np.linspace(rad.min(), rad.max(),
-                                                                             model.n_nodes or 30)})
+        model = InclusionPTPath(
+            **{
+                **model.get_params(),
+                "nodes": np.linspace(rad.min(), rad.max(), model.n_nodes or 30),
+            }
+        )
     if truth is None:
         full = model.fit(data).estimate
         ref_t, ref_p = full["T_C"].values, full["P_kbar"].values
@@ -870,20 +978,35 @@ def sparse_data_experiment(
         if not 0 <= f < 1:
             raise ModelError(f"fractions must lie in [0, 1), got {f!r}")
         for rep in range(n_repeats if f > 0 else 1):
-            n_remove = int(round(f * m))
+            n_remove = round(f * m)
             inner = np.arange(1, m - 1)
-            drop = rng.choice(inner, size=min(n_remove, inner.size), replace=False) if n_remove else []
+            drop = (
+                rng.choice(inner, size=min(n_remove, inner.size), replace=False) if n_remove else []
+            )
             sub = data.drop(index=data.index[list(drop)])
-            if sub["inclusion"].str.lower().str.startswith("b").sum() == 0 or \
-                    sub["inclusion"].str.lower().str.startswith("p").sum() == 0:
+            if (
+                sub["inclusion"].str.lower().str.startswith("b").sum() == 0
+                or sub["inclusion"].str.lower().str.startswith("p").sum() == 0
+            ):
                 continue
             est = model.fit(sub).estimate
             t, p = est["T_C"].values, est["P_kbar"].values
-            inside = np.concatenate([(est["T_C_q05"].values <= ref_t) & (ref_t <= est["T_C_q95"].values),
-                                     (est["P_kbar_q05"].values <= ref_p) & (ref_p <= est["P_kbar_q95"].values)])
-            rows.append({"fraction_removed": f, "repeat": rep, "n_inclusions": len(sub),
-                         "rmse_T_C": float(np.sqrt(np.mean((t - ref_t) ** 2))),
-                         "rmse_P_kbar": float(np.sqrt(np.mean((p - ref_p) ** 2))),
-                         "mean_sd_T_C": float(est["T_C_sd"].mean()), "mean_sd_P_kbar": float(est["P_kbar_sd"].mean()),
-                         "coverage90": float(inside.mean())})
+            inside = np.concatenate(
+                [
+                    (est["T_C_q05"].values <= ref_t) & (ref_t <= est["T_C_q95"].values),
+                    (est["P_kbar_q05"].values <= ref_p) & (ref_p <= est["P_kbar_q95"].values),
+                ]
+            )
+            rows.append(
+                {
+                    "fraction_removed": f,
+                    "repeat": rep,
+                    "n_inclusions": len(sub),
+                    "rmse_T_C": float(np.sqrt(np.mean((t - ref_t) ** 2))),
+                    "rmse_P_kbar": float(np.sqrt(np.mean((p - ref_p) ** 2))),
+                    "mean_sd_T_C": float(est["T_C_sd"].mean()),
+                    "mean_sd_P_kbar": float(est["P_kbar_sd"].mean()),
+                    "coverage90": float(inside.mean()),
+                }
+            )
     return pd.DataFrame(rows)

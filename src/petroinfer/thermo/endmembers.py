@@ -114,7 +114,12 @@ class Endmember:
     def _cp_integrals(self, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, b, c, d = self.cp
         Tr = T_REF
-        dH = a * (T - Tr) + 0.5 * b * (T**2 - Tr**2) - c * (1 / T - 1 / Tr) + 2 * d * (np.sqrt(T) - np.sqrt(Tr))
+        dH = (
+            a * (T - Tr)
+            + 0.5 * b * (T**2 - Tr**2)
+            - c * (1 / T - 1 / Tr)
+            + 2 * d * (np.sqrt(T) - np.sqrt(Tr))
+        )
         dS = (
             a * np.log(T / Tr)
             + b * (T - Tr)
@@ -147,12 +152,14 @@ class Endmember:
         P = P - P_REF  # H0 and S0 refer to 1 bar: integrate V dP from 1 bar
         inner = 1 + b * (P - pth)
         if np.any(inner <= 0) or np.any(1 - b * pth <= 0):
-            raise ModelError(f"{self.name}: (P, T) outside the domain of the Tait equation of state")
+            raise ModelError(
+                f"{self.name}: (P, T) outside the domain of the Tait equation of state"
+            )
         V = self.V0 * (1 - a * (1 - inner ** (-c)))
         with np.errstate(invalid="ignore", divide="ignore"):
-            intvdp = P * self.V0 * (1 - a) + self.V0 * a * ((1 - b * pth) ** (1 - c) - inner ** (1 - c)) / (
-                b * (c - 1)
-            )
+            intvdp = P * self.V0 * (1 - a) + self.V0 * a * (
+                (1 - b * pth) ** (1 - c) - inner ** (1 - c)
+            ) / (b * (c - 1))
         dF_dpth = self.V0 * a * ((1 - b * pth) ** (-c) - inner ** (-c))
         return intvdp, V, -dF_dpth * dpth
 
@@ -182,8 +189,15 @@ class Endmember:
         def resid(Q):
             return (
                 Hd
-                + R * T * n / (n + 1) * (
-                    f0 * np.log(n * (1 - Q)) + f1 * np.log(1 - Q) - f0 * np.log(1 + n * Q) - f1 * np.log(n + Q)
+                + R
+                * T
+                * n
+                / (n + 1)
+                * (
+                    f0 * np.log(n * (1 - Q))
+                    + f1 * np.log(1 - Q)
+                    - f0 * np.log(1 + n * Q)
+                    - f1 * np.log(n + Q)
                 )
                 + (2 * Q - 1) * Wt
             )
@@ -202,10 +216,22 @@ class Endmember:
             def xlogx(w, y):
                 return np.where(w > 0, w * np.log(np.where(y > 0, y, 1.0)), 0.0)
 
-            S = -R * (
-                f0 * (xlogx(1 + n * Q, (1 + n * Q) / (n + 1)) + xlogx(n * (1 - Q), n * (1 - Q) / (n + 1)))
-                + f1 * (xlogx(n * (1 - Q), (1 - Q) / (n + 1)) + xlogx(n * (n + Q), (n + Q) / (n + 1)))
-            ) / (n + 1)
+            S = (
+                -R
+                * (
+                    f0
+                    * (
+                        xlogx(1 + n * Q, (1 + n * Q) / (n + 1))
+                        + xlogx(n * (1 - Q), n * (1 - Q) / (n + 1))
+                    )
+                    + f1
+                    * (
+                        xlogx(n * (1 - Q), (1 - Q) / (n + 1))
+                        + xlogx(n * (n + Q), (n + Q) / (n + 1))
+                    )
+                )
+                / (n + 1)
+            )
         G = (1 - Q) * Hd + (1 - Q) * Q * Wt - T * S
         V = (1 - Q) * dV + (1 - Q) * Q * Wv
         return G, S, V
@@ -272,7 +298,10 @@ def _load() -> dict[str, Endmember]:
             landau = (float(r.landau_Tc0_K), float(r.landau_Smax_J_K), float(r.landau_Vmax_J_bar))
         bw = None
         if _opt(r, "bw_dH_J") is not None:
-            bw = tuple(float(r[k]) for k in ("bw_dH_J", "bw_dV_J_bar", "bw_W_J", "bw_Wv_J_bar", "bw_n", "bw_factor"))
+            bw = tuple(
+                float(r[k])
+                for k in ("bw_dH_J", "bw_dV_J_bar", "bw_W_J", "bw_Wv_J_bar", "bw_n", "bw_factor")
+            )
         out[str(r["name"])] = Endmember(
             name=str(r["name"]),
             formula=str(r["formula"]),
@@ -306,7 +335,9 @@ def ds62_table() -> pd.DataFrame:
         return pd.read_csv(fh, comment="#")
 
 
-def reaction_properties(reaction: Mapping[str, float], T: ArrayLike, P: ArrayLike) -> dict[str, np.ndarray]:
+def reaction_properties(
+    reaction: Mapping[str, float], T: ArrayLike, P: ArrayLike
+) -> dict[str, np.ndarray]:
     """ΔG, ΔH, ΔS, ΔV of a reaction between pure end-members.
 
     Parameters
@@ -342,7 +373,9 @@ def equilibrium_pressure(
     True
     """
     T = np.asarray(T, dtype=float)
-    lnk = np.broadcast_to(np.asarray(ln_k, dtype=float), np.broadcast_shapes(T.shape, np.shape(ln_k)))
+    lnk = np.broadcast_to(
+        np.asarray(ln_k, dtype=float), np.broadcast_shapes(T.shape, np.shape(ln_k))
+    )
     T = np.broadcast_to(T, lnk.shape)
     P = np.full(T.shape, float(P0))
     for _ in range(50):
@@ -360,7 +393,9 @@ def equilibrium_temperature(
 ) -> np.ndarray:
     """Temperature (K) at which ΔG°(P, T) + RT ln K = 0 (Newton; ∂(ΔG + RT ln K)/∂T = −ΔS + R ln K)."""
     P = np.asarray(P, dtype=float)
-    lnk = np.broadcast_to(np.asarray(ln_k, dtype=float), np.broadcast_shapes(P.shape, np.shape(ln_k)))
+    lnk = np.broadcast_to(
+        np.asarray(ln_k, dtype=float), np.broadcast_shapes(P.shape, np.shape(ln_k))
+    )
     P = np.broadcast_to(P, lnk.shape)
     T = np.full(P.shape, float(T0))
     for _ in range(60):

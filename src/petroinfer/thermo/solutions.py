@@ -142,7 +142,8 @@ class ASFExcess:
         grad = vBu / s[:, None] - 0.5 * (q / s**2)[:, None] * v
         hess = (
             B * v[None, :, None] * v[None, None, :] / s[:, None, None]
-            - (vBu[:, :, None] * v[None, None, :] + v[None, :, None] * vBu[:, None, :]) / (s**2)[:, None, None]
+            - (vBu[:, :, None] * v[None, None, :] + v[None, :, None] * vBu[:, None, :])
+            / (s**2)[:, None, None]
             + (q / s**3)[:, None, None] * np.outer(v, v)[None]
         )
         return g, grad, hess
@@ -204,7 +205,9 @@ class SolutionModel:
             if occ.shape[0] != m:
                 raise ModelError(f"{self.name}: site occupancy needs one row per end-member")
             with np.errstate(divide="ignore"):
-                ref += mult * np.sum(np.where(occ > 0, occ * np.log(np.where(occ > 0, occ, 1)), 0.0), axis=1)
+                ref += mult * np.sum(
+                    np.where(occ > 0, occ * np.log(np.where(occ > 0, occ, 1)), 0.0), axis=1
+                )
         object.__setattr__(self, "_ref_ln", ref)
 
     # ------------------------------------------------------------------ helpers
@@ -265,7 +268,9 @@ class SolutionModel:
         return self.mu_excess(x, T, P) / (GAS_CONSTANT * T[:, None])
 
     def _site_fractions(self, x):
-        return [(mult, np.asarray(occ, float), x @ np.asarray(occ, float)) for mult, occ in self.sites]
+        return [
+            (mult, np.asarray(occ, float), x @ np.asarray(occ, float)) for mult, occ in self.sites
+        ]
 
     def ln_ideal_activity(self, x: ArrayLike) -> np.ndarray:
         """ln a_i^ideal from site mixing, shape (n, m) (−inf where a site species is absent)."""
@@ -294,13 +299,15 @@ class SolutionModel:
             with np.errstate(divide="ignore", invalid="ignore"):
                 inv = np.where(y > 0, 1.0 / np.where(y > 0, y, 1.0), np.inf)
                 w = occ[:, None, :] * occ[None, :, :]  # (i, k, s)
-                out += mult * np.where(w[None] > 0, w[None] * inv[:, None, None, :], 0.0).sum(axis=-1)
+                out += mult * np.where(w[None] > 0, w[None] * inv[:, None, None, :], 0.0).sum(
+                    axis=-1
+                )
         return out
 
     def dmu_dn(self, x: ArrayLike, T: ArrayLike, P: ArrayLike) -> np.ndarray:
         """∂μ_i/∂n_j at Σn = 1 (J/mol), ideal plus excess, shape (n, m, m); symmetric, rows sum (x-weighted) to 0."""
         x, T, P = self._prep(x, T, P)
-        n, m = x.shape
+        _n, m = x.shape
         Pm = np.eye(m)[None] - np.ones((1, m, 1)) * x[:, None, :]  # (I − 1 xᵀ)_ik = δ_ik − x_k
         D = self.d_ln_ideal_activity_dx(x)
         ideal = GAS_CONSTANT * T[:, None, None] * (D @ np.swapaxes(Pm, 1, 2))
@@ -333,7 +340,9 @@ def garnet_hodges_spear1982() -> SolutionModel:
     RT ln γ_Ca = W X_Mg (1 − X_Ca) per site; a_grs = (X_Ca γ_Ca)³. Order ``py, alm, spss, gr``.
     """
     ex = MargulesExcess((((3, 0), 3300 * CAL, 1.5 * CAL, 0.0),), multiplicity=3.0)
-    return SolutionModel("hs82", _GRT, _one_site(4, 3.0), ex, "Hodges & Spear (1982) Am. Mineral. 67:1118")
+    return SolutionModel(
+        "hs82", _GRT, _one_site(4, 3.0), ex, "Hodges & Spear (1982) Am. Mineral. 67:1118"
+    )
 
 
 def garnet_berman1990() -> SolutionModel:
@@ -356,7 +365,11 @@ def garnet_berman1990() -> SolutionModel:
         ((py, alm, sps), 1975.0, 0.0, 0.035),
     )
     return SolutionModel(
-        "berman90", _GRT, _one_site(4, 3.0), MargulesExcess(terms, 3.0), "Berman (1990) Am. Mineral. 75:328"
+        "berman90",
+        _GRT,
+        _one_site(4, 3.0),
+        MargulesExcess(terms, 3.0),
+        "Berman (1990) Am. Mineral. 75:328",
     )
 
 
@@ -371,7 +384,11 @@ def garnet_white2014() -> SolutionModel:
         (2, 3, 0.0, 0.0, 0.0),
     )
     return SolutionModel(
-        "white14-g", _GRT, _one_site(4, 3.0), ASFExcess(pairs, (1.0, 1.0, 1.0, 2.7)), "White et al. (2014) JMG 32:261"
+        "white14-g",
+        _GRT,
+        _one_site(4, 3.0),
+        ASFExcess(pairs, (1.0, 1.0, 1.0, 2.7)),
+        "White et al. (2014) JMG 32:261",
     )
 
 
@@ -399,7 +416,9 @@ def plagioclase_newton_haselton1981() -> SolutionModel:
     G_ex = X_an X_ab (6746 X_an + 2050 X_ab) cal. Order ``ab, an, san`` (san is ideal).
     """
     ab, an = 0, 1
-    ex = MargulesExcess((((an, an, ab), 6746 * CAL, 0.0, 0.0), ((an, ab, ab), 2050 * CAL, 0.0, 0.0)))
+    ex = MargulesExcess(
+        (((an, an, ab), 6746 * CAL, 0.0, 0.0), ((an, ab, ab), 2050 * CAL, 0.0, 0.0))
+    )
     return SolutionModel("nh81", _PL, _AL_AVOID, ex, "Newton & Haselton (1981)")
 
 
@@ -419,7 +438,13 @@ def plagioclase_fuhrman_lindsley1988() -> SolutionModel:
         ((an, an, san), 47396.0, 0.0, 0.0),
         ((ab, an, san), 100045.5, 10.3, -0.76),
     )
-    return SolutionModel("fl88", _PL, _AL_AVOID, MargulesExcess(terms), "Fuhrman & Lindsley (1988) Am. Mineral. 73:201")
+    return SolutionModel(
+        "fl88",
+        _PL,
+        _AL_AVOID,
+        MargulesExcess(terms),
+        "Fuhrman & Lindsley (1988) Am. Mineral. 73:201",
+    )
 
 
 def plagioclase_white2014() -> SolutionModel:
@@ -433,8 +458,14 @@ def plagioclase_white2014() -> SolutionModel:
         (1.0, np.eye(3)),
         (1.0, np.array([[0.25, 0.75], [0.5, 0.5], [0.25, 0.75]])),
     )
-    pairs = ((0, 1, 14600.0, 9.35, -0.04), (0, 2, 24100.0, 9.57, 0.338), (1, 2, 48500.0, 0.0, -0.13))
-    return SolutionModel("pl4tr", _PL, sites, ASFExcess(pairs, (0.674, 0.55, 1.0)), "White et al. (2014) JMG 32:261")
+    pairs = (
+        (0, 1, 14600.0, 9.35, -0.04),
+        (0, 2, 24100.0, 9.57, 0.338),
+        (1, 2, 48500.0, 0.0, -0.13),
+    )
+    return SolutionModel(
+        "pl4tr", _PL, sites, ASFExcess(pairs, (0.674, 0.55, 1.0)), "White et al. (2014) JMG 32:261"
+    )
 
 
 def muscovite_white2014() -> SolutionModel:
@@ -444,7 +475,11 @@ def muscovite_white2014() -> SolutionModel:
     """
     pairs = ((0, 1, 10120.0, -3.4, 0.353),)
     return SolutionModel(
-        "white14-mu", ("mu", "pa"), _one_site(2, 1.0), ASFExcess(pairs, (0.63, 0.37)), "White et al. (2014) JMG 32:261"
+        "white14-mu",
+        ("mu", "pa"),
+        _one_site(2, 1.0),
+        ASFExcess(pairs, (0.63, 0.37)),
+        "White et al. (2014) JMG 32:261",
     )
 
 
@@ -468,4 +503,3 @@ def get_solution_model(name: str) -> SolutionModel:
     if name not in _REGISTRY:
         raise ModelError(f"unknown a–x model {name!r}; choose one of {', '.join(_REGISTRY)}")
     return _REGISTRY[name]()
-

@@ -109,7 +109,9 @@ class Equilibrium:
     t_range_c: tuple[float, float] = (400.0, 900.0)
     p_range_kbar: tuple[float, float] = (0.5, 20.0)
     reference: str = ""
-    extra_checks: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = field(default=(), repr=False)
+    extra_checks: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = field(
+        default=(), repr=False
+    )
 
     # ---- compositions → model mole fractions
     @staticmethod
@@ -145,7 +147,9 @@ class Equilibrium:
         gh, gs, gv = self.garnet.mu_excess_parts(self._garnet_x(c))
         ph, ps, pv = self.partner.mu_excess_parts(self._partner_x(c))
         if self.kind == "thermometer":
-            comb = [(g[:, 0] - g[:, 1]) - (p[:, 0] - p[:, 1]) for g, p in ((gh, ph), (gs, ps), (gv, pv))]
+            comb = [
+                (g[:, 0] - g[:, 1]) - (p[:, 0] - p[:, 1]) for g, p in ((gh, ph), (gs, ps), (gv, pv))
+            ]
         else:
             comb = [g[:, 3] - 3 * p[:, 1] for g, p in ((gh, ph), (gs, ps), (gv, pv))]
         return np.column_stack([comb[0], self.gas_constant * self.ln_k_ideal(c) - comb[1], comb[2]])
@@ -156,7 +160,11 @@ class Equilibrium:
         n = c.shape[0]
         T = np.broadcast_to(np.asarray(T, dtype=float), (n,))
         P = np.broadcast_to(np.asarray(P, dtype=float), (n,))
-        return self.standard(T, P) + self.gas_constant * T * self.ln_k_ideal(c) + self.excess_term(T, P, c)
+        return (
+            self.standard(T, P)
+            + self.gas_constant * T * self.ln_k_ideal(c)
+            + self.excess_term(T, P, c)
+        )
 
     def standard_pressure(self, T: ArrayLike) -> np.ndarray:
         """Pressure (bar) where ΔG°(T, P) = 0: the end-member equilibrium line, by Newton iteration."""
@@ -171,7 +179,9 @@ class Equilibrium:
                 break
         return P
 
-    def check_range(self, T: np.ndarray | None, P: np.ndarray | None, c: np.ndarray, index=None) -> None:
+    def check_range(
+        self, T: np.ndarray | None, P: np.ndarray | None, c: np.ndarray, index=None
+    ) -> None:
         """Warn (DataQualityWarning) about rows outside this calibration's application range."""
         msgs = []
         idx = np.arange(len(c)) if index is None else np.asarray(index)
@@ -179,18 +189,26 @@ class Equilibrium:
             tc = np.asarray(T) - 273.15
             bad = (tc < self.t_range_c[0]) | (tc > self.t_range_c[1])
             if np.any(bad):
-                msgs.append(f"T outside {self.t_range_c[0]:.0f}–{self.t_range_c[1]:.0f} °C in rows {list(idx[bad][:5])}")
+                msgs.append(
+                    f"T outside {self.t_range_c[0]:.0f}–{self.t_range_c[1]:.0f} °C in rows {list(idx[bad][:5])}"
+                )
         if P is not None:
             pk = np.asarray(P) / 1e3
             bad = (pk < self.p_range_kbar[0]) | (pk > self.p_range_kbar[1])
             if np.any(bad):
-                msgs.append(f"P outside {self.p_range_kbar[0]}–{self.p_range_kbar[1]} kbar in rows {list(idx[bad][:5])}")
+                msgs.append(
+                    f"P outside {self.p_range_kbar[0]}–{self.p_range_kbar[1]} kbar in rows {list(idx[bad][:5])}"
+                )
         for text, fn in self.extra_checks:
             bad = fn(c)
             if np.any(bad):
                 msgs.append(f"{text} in rows {list(idx[bad][:5])}")
         for m in msgs:
-            warnings.warn(f"{self.name}: {m} (outside the calibration range)", DataQualityWarning, stacklevel=3)
+            warnings.warn(
+                f"{self.name}: {m} (outside the calibration range)",
+                DataQualityWarning,
+                stacklevel=3,
+            )
 
 
 def _grt_bt_fs78(T, P):
@@ -291,7 +309,11 @@ def barometer(
 
 
 # ---------------------------------------------------------------------------- input handling
-_REQUIRED_OXIDES = {"Grt": ("FeO", "MgO", "CaO", "MnO"), "Bt": ("FeO", "MgO"), "Pl": ("CaO", "Na2O")}
+_REQUIRED_OXIDES = {
+    "Grt": ("FeO", "MgO", "CaO", "MnO"),
+    "Bt": ("FeO", "MgO"),
+    "Pl": ("CaO", "Na2O"),
+}
 
 
 def _fractions_from_oxides(data: pd.DataFrame) -> pd.DataFrame:
@@ -304,17 +326,25 @@ def _fractions_from_oxides(data: pd.DataFrame) -> pd.DataFrame:
 
     for prefix, oxides in _REQUIRED_OXIDES.items():
         for ox in oxides:
-            names = [f"{prefix}_{ox}"] + ([f"{prefix}_FeOT", f"{prefix}_FeOt"] if ox == "FeO" else [])
+            names = [f"{prefix}_{ox}"] + (
+                [f"{prefix}_FeOT", f"{prefix}_FeOt"] if ox == "FeO" else []
+            )
             if not any(n in data.columns for n in names):
-                raise InputError(f"missing column for {prefix} {ox} (oxide input needs it)", column=names[0])
+                raise InputError(
+                    f"missing column for {prefix} {ox} (oxide input needs it)", column=names[0]
+                )
             col = next(n for n in names if n in data.columns)
             _numeric(data, col)
     out = pd.DataFrame(index=data.index)
     g = mineral_formula(data, "garnet", prefix="Grt", fe3="ferrous")
     for c in ("Grt_XAlm", "Grt_XPrp", "Grt_XGrs", "Grt_XSps"):
         out[c] = g[c].to_numpy(dtype=float)
-    out["Bt_XMg"] = mineral_formula(data, "biotite", prefix="Bt", fe3="ferrous")["Bt_XMg"].to_numpy(dtype=float)
-    out["Pl_XAn"] = mineral_formula(data, "plagioclase", prefix="Pl")["Pl_XAn"].to_numpy(dtype=float)
+    out["Bt_XMg"] = mineral_formula(data, "biotite", prefix="Bt", fe3="ferrous")["Bt_XMg"].to_numpy(
+        dtype=float
+    )
+    out["Pl_XAn"] = mineral_formula(data, "plagioclase", prefix="Pl")["Pl_XAn"].to_numpy(
+        dtype=float
+    )
     return out
 
 
@@ -323,7 +353,9 @@ def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
     bad = s.isna()
     if bad.any():
         row = df.index[np.flatnonzero(bad.to_numpy())[0]]
-        raise InputError("non-numeric or missing value", column=col, row=row, value=df[col].loc[row])
+        raise InputError(
+            "non-numeric or missing value", column=col, row=row, value=df[col].loc[row]
+        )
     return s.to_numpy(dtype=float)
 
 
@@ -342,11 +374,16 @@ def mineral_fractions(data: pd.DataFrame) -> pd.DataFrame:
         or a non-positive K_D (zero Mg or Fe in garnet or biotite).
     """
     if not isinstance(data, pd.DataFrame):
-        raise InputError("thermobarometry input must be a pandas DataFrame", value=type(data).__name__)
+        raise InputError(
+            "thermobarometry input must be a pandas DataFrame", value=type(data).__name__
+        )
     have = [c for c in COLUMNS if c in data.columns]
     if len(have) == len(COLUMNS):
         out = pd.DataFrame({c: _numeric(data, c) for c in COLUMNS}, index=data.index)
-    elif any(c.startswith(("Grt_", "Bt_", "Pl_")) and not c.split("_", 1)[1].startswith("X") for c in data.columns):
+    elif any(
+        c.startswith(("Grt_", "Bt_", "Pl_")) and not c.split("_", 1)[1].startswith("X")
+        for c in data.columns
+    ):
         out = _fractions_from_oxides(data)
         for c in COLUMNS:  # fractions given explicitly take precedence over recalculated ones
             if c in data.columns:
@@ -369,17 +406,27 @@ def _validate_fractions(out: pd.DataFrame) -> None:
         bad = ~np.isfinite(v) | (v > 1) | ((v < 0) if allow_zero else (v <= 0)) | (v >= 1)
         if c in ("Grt_XPrp", "Grt_XAlm", "Bt_XMg") and np.any(v <= 0):
             i = int(np.flatnonzero(v <= 0)[0])
-            raise InputError("K_D is non-positive (zero Mg or Fe); garnet–biotite K_D needs Mg and Fe > 0",
-                             column=c, row=out.index[i], value=float(v[i]))
+            raise InputError(
+                "K_D is non-positive (zero Mg or Fe); garnet–biotite K_D needs Mg and Fe > 0",
+                column=c,
+                row=out.index[i],
+                value=float(v[i]),
+            )
         if np.any(bad):
             i = int(np.flatnonzero(bad)[0])
-            raise InputError("mole fraction outside (0, 1)", column=c, row=out.index[i], value=float(v[i]))
+            raise InputError(
+                "mole fraction outside (0, 1)", column=c, row=out.index[i], value=float(v[i])
+            )
     s = out[["Grt_XAlm", "Grt_XPrp", "Grt_XGrs", "Grt_XSps"]].sum(axis=1).to_numpy()
     bad = np.abs(s - 1) > 0.05
     if np.any(bad):
         i = int(np.flatnonzero(bad)[0])
-        raise InputError("garnet XAlm + XPrp + XGrs + XSps must be 1 ± 0.05", column="Grt_X*", row=out.index[i],
-                         value=round(float(s[i]), 4))
+        raise InputError(
+            "garnet XAlm + XPrp + XGrs + XSps must be 1 ± 0.05",
+            column="Grt_X*",
+            row=out.index[i],
+            value=round(float(s[i]), 4),
+        )
 
 
 def garnet_biotite_kd(data: pd.DataFrame) -> pd.Series:
@@ -391,7 +438,9 @@ def garnet_biotite_kd(data: pd.DataFrame) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------- solvers
-def _solve_t(eq: Equilibrium, P: np.ndarray, c: np.ndarray, T0: float = 900.0, h: float = 0.01) -> np.ndarray:
+def _solve_t(
+    eq: Equilibrium, P: np.ndarray, c: np.ndarray, T0: float = 900.0, h: float = 0.01
+) -> np.ndarray:
     T = np.full(len(c), T0)
     for _ in range(60):
         r = eq.residual(T, P, c)
@@ -404,7 +453,9 @@ def _solve_t(eq: Equilibrium, P: np.ndarray, c: np.ndarray, T0: float = 900.0, h
     return np.where(ok, T, np.nan)
 
 
-def _solve_p(eq: Equilibrium, T: np.ndarray, c: np.ndarray, P0: float = 6000.0, h: float = 1.0) -> np.ndarray:
+def _solve_p(
+    eq: Equilibrium, T: np.ndarray, c: np.ndarray, P0: float = 6000.0, h: float = 1.0
+) -> np.ndarray:
     P = np.full(len(c), P0)
     for _ in range(60):
         r = eq.residual(T, P, c)
@@ -426,7 +477,11 @@ def _jac_tp(eqs, T, P, c, hT=0.01, hP=1.0):
 
 
 def solve_pt(
-    thermo_eq: Equilibrium, baro_eq: Equilibrium, c: ArrayLike, T0: float = 850.0, P0: float = 6000.0
+    thermo_eq: Equilibrium,
+    baro_eq: Equilibrium,
+    c: ArrayLike,
+    T0: float = 850.0,
+    P0: float = 6000.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Simultaneous (T [K], P [bar]) of a thermometer–barometer pair, vectorised 2-D Newton.
 
@@ -445,7 +500,10 @@ def solve_pt(
         dP = (-J[:, 1, 0] * r[:, 0] + J[:, 0, 0] * r[:, 1]) / det
         dT = np.nan_to_num(dT)
         dP = np.nan_to_num(dP)
-        scale = np.minimum(1.0, np.minimum(300 / np.maximum(np.abs(dT), 1e-12), 1e4 / np.maximum(np.abs(dP), 1e-12)))
+        scale = np.minimum(
+            1.0,
+            np.minimum(300 / np.maximum(np.abs(dT), 1e-12), 1e4 / np.maximum(np.abs(dP), 1e-12)),
+        )
         T = np.clip(T - scale * dT, 300.0, 2500.0)
         P = np.clip(P - scale * dP, -5e3, 8e4)
         if np.all((np.abs(dT) < 1e-7) & (np.abs(dP) < 1e-5)):
@@ -454,7 +512,9 @@ def solve_pt(
     return np.where(ok, T, np.nan), np.where(ok, P, np.nan)
 
 
-def _sigma_matrix(fr: pd.DataFrame, data: pd.DataFrame, sigma: float | Mapping[str, float]) -> np.ndarray:
+def _sigma_matrix(
+    fr: pd.DataFrame, data: pd.DataFrame, sigma: float | Mapping[str, float]
+) -> np.ndarray:
     out = np.empty((len(fr), len(COLUMNS)))
     for j, col in enumerate(COLUMNS):
         if f"{col}_sd" in data.columns:
@@ -470,9 +530,13 @@ def _sigma_matrix(fr: pd.DataFrame, data: pd.DataFrame, sigma: float | Mapping[s
 
 def _solve_mode(teq, beq, c, T_fixed, P_fixed):
     if T_fixed is not None:
-        return np.broadcast_to(T_fixed, (len(c),)).astype(float), _solve_p(beq, np.broadcast_to(T_fixed, (len(c),)), c)
+        return np.broadcast_to(T_fixed, (len(c),)).astype(float), _solve_p(
+            beq, np.broadcast_to(T_fixed, (len(c),)), c
+        )
     if P_fixed is not None:
-        return _solve_t(teq, np.broadcast_to(P_fixed, (len(c),)), c), np.broadcast_to(P_fixed, (len(c),)).astype(float)
+        return _solve_t(teq, np.broadcast_to(P_fixed, (len(c),)), c), np.broadcast_to(
+            P_fixed, (len(c),)
+        ).astype(float)
     return solve_pt(teq, beq, c)
 
 
@@ -569,15 +633,17 @@ def thermobarometry(
     612.1
     """
     if uncertainty not in ("linear", "mc", "both", "none"):
-        raise ModelError(f"uncertainty must be 'linear', 'mc', 'both' or 'none', got {uncertainty!r}")
+        raise ModelError(
+            f"uncertainty must be 'linear', 'mc', 'both' or 'none', got {uncertainty!r}"
+        )
     if P_kbar is not None and T_C is not None:
         raise ModelError("give at most one of P_kbar and T_C")
     if isinstance(n_draws, bool) or int(n_draws) < 10:
         raise ModelError(f"n_draws must be an integer >= 10, got {n_draws!r}")
-    fr = mineral_fractions(data)
-    c = fr[list(COLUMNS)].to_numpy(dtype=float)
     teq = thermometer(thermometer_name)
     beq = barometer(barometer_name, polymorph, garnet_model, plagioclase_model)
+    fr = mineral_fractions(data)
+    c = fr[list(COLUMNS)].to_numpy(dtype=float)
     P_fixed = None if P_kbar is None else np.asarray(P_kbar, dtype=float) * 1e3
     T_fixed = None if T_C is None else np.asarray(T_C, dtype=float) + 273.15
     T, P = _solve_mode(teq, beq, c, T_fixed, P_fixed)
@@ -625,7 +691,11 @@ def garnet_biotite_temperature(
 
 
 def gasp_pressure(
-    data: pd.DataFrame, T_C: float | ArrayLike, calibration: str = "KN88", polymorph: str = "ky", **kwargs
+    data: pd.DataFrame,
+    T_C: float | ArrayLike,
+    calibration: str = "KN88",
+    polymorph: str = "ky",
+    **kwargs,
 ) -> pd.DataFrame:
     """GASP pressure (kbar) at given temperature; see :func:`thermobarometry` for options."""
     return thermobarometry(data, "HS82", calibration, polymorph=polymorph, T_C=T_C, **kwargs)

@@ -1,0 +1,204 @@
+"""Thermobarometers against hand calculations from the published equations; solver, uncertainty, input checks."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from petroinfer.errors import DataQualityWarning, InputError, ModelError
+from petroinfer.thermo import (
+    barometer,
+    garnet_biotite_kd,
+    garnet_biotite_temperature,
+    gasp_pressure,
+    mineral_fractions,
+    solve_pt,
+    thermobarometry,
+    thermometer,
+)
+from petroinfer.units import GAS_CONSTANT as R
+
+# pt_paths.md §2.7 regression composition
+CASE = {
+    "Grt_XAlm": 0.75,
+    "Grt_XPrp": 0.12,
+    "Grt_XGrs": 0.08,
+    "Grt_XSps": 0.05,
+    "Bt_XMg": 0.45,
+    "Pl_XAn": 0.25,
+}
+LNKD = np.log((0.12 / 0.75) / (0.45 / 0.55))
+
+
+@pytest.fixture
+def case():
+    return pd.DataFrame({k: [v] for k, v in CASE.items()}, index=["s1"])
+
+
+def test_kd_convention(case):
+    assert float(garnet_biotite_kd(case).iloc[0]) == pytest.approx(0.19556, abs=5e-6)
+    assert LNKD == pytest.approx(-1.6319, abs=5e-5)
+
+
+@pytest.mark.parametrize("p_kbar", [3.0, 5.0, 7.0])
+def test_fs78_and_hs82_hand_calculation(case, p_kbar):
+    P = p_kbar * 1e3
+    fs = (12454 + 0.057 * P) / (4.662 - 5.961 * LNKD) - 273.15
+    hs = (12454 + 0.057 * P + 9900 * 0.08) / (4.662 + 4.5 * 0.08 - 5.961 * LNKD) - 273.15
+    t_fs = garnet_biotite_temperature(case, p_kbar, "FS78", uncertainty="none")["T_C"].iloc[0]
+    t_hs = garnet_biotite_temperature(case, p_kbar, "HS82", uncertainty="none")["T_C"].iloc[0]
+    assert t_fs == pytest.approx(fs, abs=1e-6)
+    assert t_hs == pytest.approx(hs, abs=1e-6)
+    assert 590 < t_fs < 630 and 620 < t_hs < 660  # sanity of the numbers (≈ 604–620 and 636–652 °C)
+
+
+def test_kn88_end_member_line():
+    """P = 22.80 T(°C) − 1093 bar within 0.05 kbar over 400–900 °C."""
+    T_c = np.linspace(400, 900, 26)
+    P = barometer("KN88", "ky").standard_pressure(T_c + 273.15)
+    assert np.max(np.abs(P - (22.80 * T_c - 1093))) < 50.0
+
+
+def test_kn88_pressure_hand_calculation(case):
+    T_c = 600.0
+    T = T_c + 273.15
+    W = (3300 - 1.5 * T) * 4.184
+    ln_a_grs = 3 * (np.log(0.08) + W * 0.12 * (1 - 0.08) / (R * T))
+    X = 0.25
+    ln_a_an = np.log(X * (1 + X) ** 2 / 4) + (1 - X) ** 2 * (2050 + 9392 * X) * 4.184 / (R * T)
+    lnK = ln_a_grs - 3 * ln_a_an
+    hand = 1 + (T * -150.66 - -48357 - R * T * lnK) / -6.608
+    p = gasp_pressure(case, T_c, "KN88", uncertainty="none")["P_kbar"].iloc[0]
+    assert p * 1e3 == pytest.approx(hand, abs=1e-3)
+
+
+def test_simultaneous_solution_satisfies_both_equations(case):
+    for th in ("FS78", "HS82"):
+        out = thermobarometry(case, th, "KN88", uncertainty="none")
+        T, P = out["T_C"].iloc[0] + 273.15, out["P_kbar"].iloc[0] * 1e3
+        # the thermometer at the solved P gives the solved T, the barometer at T gives P
+        t_only = garnet_biotite_temperature(case, P / 1e3, th, uncertainty="none")["T_C"].iloc[0]
+        p_only = gasp_pressure(case, T - 273.15, "KN88", uncertainty="none")["P_kbar"].iloc[0]
+        assert t_only + 273.15 == pytest.approx(T, abs=1e-6)
+        assert p_only * 1e3 == pytest.approx(P, abs=1e-3)
+    hs = thermobarometry(case, "HS82", "KN88", uncertainty="none").iloc[0]
+    assert hs["T_C"] == pytest.approx(659.457, abs=0.01) and hs["P_kbar"] == pytest.approx(
+        8.944, abs=0.001
+    )
+
+
+def test_polymorph_shift_and_ds62(case):
+    ky = thermobarometry(case, "HS82", "KN88", polymorph="ky", uncertainty="none").iloc[0]
+    sil = thermobarometry(case, "HS82", "KN88", polymorph="sill", uncertainty="none").iloc[0]
+    assert sil["P_kbar"] > ky["P_kbar"]  # sill is the high-entropy, larger-volume polymorph
+    d62 = thermobarometry(case, "ds62", "ds62", uncertainty="none").iloc[0]
+    assert abs(d62["T_C"] - ky["T_C"]) < 40 and abs(d62["P_kbar"] - ky["P_kbar"]) < 1.5
+
+
+def test_vectorised_rows_equal_single_rows():
+    rng = np.random.default_rng(3)
+    n = 300
+    g = rng.dirichlet([30, 5, 3, 2], size=n)
+    df = pd.DataFrame(
+        {
+            "Grt_XAlm": g[:, 0],
+            "Grt_XPrp": g[:, 1],
+            "Grt_XGrs": g[:, 2],
+            "Grt_XSps": g[:, 3],
+            "Bt_XMg": rng.uniform(0.3, 0.6, n),
+            "Pl_XAn": rng.uniform(0.2, 0.45, n),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        out = thermobarometry(df, "HS82", "KN88", uncertainty="none")
+    for i in (0, 17, 299):
+        T, P = solve_pt(thermometer("HS82"), barometer("KN88"), df.iloc[[i]].to_numpy())
+        assert out["T_C"].iloc[i] == pytest.approx(T[0] - 273.15, abs=1e-6)
+        assert out["P_kbar"].iloc[i] == pytest.approx(P[0] / 1e3, abs=1e-6)
+
+
+def test_linear_and_monte_carlo_uncertainties_agree(case):
+    out = thermobarometry(
+        case, "HS82", "KN88", sigma=0.004, uncertainty="both", n_draws=2000, random_state=1
+    )
+    r = out.iloc[0]
+    assert r["T_C_sd_mc"] == pytest.approx(r["T_C_sd"], rel=0.15)
+    assert r["P_kbar_sd_mc"] == pytest.approx(r["P_kbar_sd"], rel=0.15)
+    assert 0.5 < r["rho_TP"] < 1.0  # Grt–Bt and GASP slopes give positively correlated errors
+    # per-cell SD columns override sigma; zero SD → zero uncertainty
+    df = case.assign(**{f"{c}_sd": 0.0 for c in CASE})
+    z = thermobarometry(df, uncertainty="linear").iloc[0]
+    assert z["T_C_sd"] == 0.0 and z["P_kbar_sd"] == 0.0
+    # same seed, same Monte Carlo
+    a = thermobarometry(case, uncertainty="mc", random_state=5)
+    b = thermobarometry(case, uncertainty="mc", random_state=5)
+    assert a.equals(b)
+
+
+def test_calibration_range_warnings(case):
+    with pytest.warns(DataQualityWarning, match="X_An < 0.17"):
+        thermobarometry(case.assign(Pl_XAn=0.10))
+    with pytest.warns(DataQualityWarning, match="X_Ca \\+ X_Mn > 0.2"):
+        thermobarometry(case.assign(Grt_XSps=0.20, Grt_XAlm=0.60), "FS78", "KN88")
+
+
+def test_oxide_input_recalculated(case):
+    # garnet with cation fractions of CASE; all Fe as FeO
+    mm = {"FeO": 71.8444, "MgO": 40.3044, "CaO": 56.0774, "MnO": 70.9374}
+    grt = {
+        f"Grt_{o}": f * mm[o]
+        for o, f in zip(("FeO", "MgO", "CaO", "MnO"), (0.75, 0.12, 0.08, 0.05), strict=True)
+    }
+    ox = pd.DataFrame(
+        {
+            "Grt_SiO2": [3 * 60.0843],
+            "Grt_Al2O3": [101.9613],
+            **{k: [v] for k, v in grt.items()},
+            "Bt_SiO2": [35.0],
+            "Bt_Al2O3": [19.0],
+            "Bt_FeO": [0.55 * 71.8444],
+            "Bt_MgO": [0.45 * 40.3044],
+            "Bt_K2O": [9.0],
+            "Pl_SiO2": [62.0],
+            "Pl_Al2O3": [24.0],
+            "Pl_CaO": [0.25 * 56.0774],
+            "Pl_Na2O": [0.75 * 61.9789 / 2],
+        },
+        index=["s1"],
+    )
+    fr = mineral_fractions(ox)
+    for c, v in CASE.items():
+        assert fr[c].iloc[0] == pytest.approx(v, abs=2e-5)  # molar masses differ in the last digits
+
+
+@pytest.mark.parametrize(
+    ("change", "match", "column"),
+    [
+        ({"Pl_XAn": 1.2}, "outside \\(0, 1\\)", "Pl_XAn"),
+        ({"Pl_XAn": -0.1}, "outside \\(0, 1\\)", "Pl_XAn"),
+        ({"Grt_XPrp": 0.0}, "K_D is non-positive", "Grt_XPrp"),
+        ({"Bt_XMg": 0.0}, "K_D is non-positive", "Bt_XMg"),
+        ({"Bt_XMg": "abc"}, "non-numeric", "Bt_XMg"),
+    ],
+)
+def test_bad_values_name_column_row_value(case, change, match, column):
+    bad = case.astype(object).assign(**change)
+    with pytest.raises(InputError, match=match) as err:
+        thermobarometry(bad)
+    assert err.value.column == column and err.value.row == "s1"
+
+
+def test_missing_columns_and_bad_options(case):
+    with pytest.raises(InputError, match="missing mineral columns") as err:
+        thermobarometry(case.drop(columns=["Bt_XMg"]))
+    assert err.value.column == "Bt_XMg"
+    with pytest.raises(ModelError, match="unknown thermometer"):
+        thermobarometry(case, "XX")
+    with pytest.raises(ModelError, match="polymorph"):
+        thermobarometry(case, polymorph="cor")
+    with pytest.raises(ModelError, match="at most one"):
+        thermobarometry(case, P_kbar=5, T_C=600)
