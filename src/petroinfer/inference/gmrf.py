@@ -155,7 +155,8 @@ def _marginal_blocks(ab: np.ndarray, cb: np.ndarray, s: int) -> np.ndarray:
         qlo = _diag_blocks(abp, s, start, stop)
         qii = qlo + np.swapaxes(qlo, 1, 2)
         qii[:, np.arange(s), np.arange(s)] *= 0.5
-        out[start:stop] = np.linalg.inv(dplus + dminus - qii)
+        prec = dplus + dminus - qii
+        out[start:stop] = 1.0 / prec if s == 1 else np.linalg.inv(prec)
     return out
 
 
@@ -170,9 +171,10 @@ def _logdet_star(ab_sparse: sp.spmatrix, null_basis: np.ndarray) -> float:
     d = null_basis.shape[1]
     if d == 0:
         return _logdet_chol(_cholesky(_lower_band(ab_sparse, n), "prior precision"))
-    _, _, piv = sla.qr(null_basis.T, pivoting=True, mode="economic")
-    F = np.sort(piv[:d])
-    keep = np.setdiff1d(np.arange(n), F)
+    F = _pick_rows(null_basis, d)
+    keep = np.ones(n, bool)
+    keep[F] = False
+    keep = np.flatnonzero(keep)
     S = sp.csr_matrix(ab_sparse)[keep][:, keep]
     ld = _logdet_chol(
         _cholesky(_lower_band(S, keep.size), "prior precision without its null space")
@@ -180,6 +182,24 @@ def _logdet_star(ab_sparse: sp.spmatrix, null_basis: np.ndarray) -> float:
     ld += np.linalg.slogdet(null_basis.T @ null_basis)[1]
     ld -= 2.0 * np.linalg.slogdet(null_basis[F])[1]
     return float(ld)
+
+
+def _pick_rows(V: np.ndarray, k: int, exclude: Sequence[int] = ()) -> np.ndarray:
+    """Greedy choice of ``k`` rows of ``V`` (n x d) making ``V_F`` well conditioned (pivoted
+    Gram-Schmidt on the rows, O(n d^2)); rows in ``exclude`` are not chosen."""
+    W = np.array(V, dtype=float, copy=True)
+    picked: list[int] = []
+    ban = np.zeros(W.shape[0], bool)
+    ban[list(exclude)] = True
+    for _ in range(k):
+        norms = np.einsum("ij,ij->i", W, W)
+        norms[ban] = -1.0
+        i = int(np.argmax(norms))
+        picked.append(i)
+        ban[i] = True
+        u = W[i] / np.sqrt(norms[i])
+        W -= np.outer(W @ u, u)
+    return np.sort(np.asarray(picked, int))
 
 
 # ============================================================================================= priors
@@ -283,7 +303,9 @@ class _Prior:
         if not hasattr(self, "_bands"):
             nc, n = self.n_channels, self.size
             bands = {}
-            for c in range(nc):
+            if nc == 1:
+                bands[(0, 0)] = _lower_band(self._R, n)
+            for c in range(nc if nc > 1 else 0):
                 for d in range(c, nc):
                     E = np.zeros((nc, nc))
                     E[c, d] = E[d, c] = 1.0
@@ -364,9 +386,30 @@ class _Prior:
             ld = nc * self._logdet_R() + (n - d) * np.linalg.slogdet(K)[1]
             return ab, float(ld), d * nc
         ab[0, idx] += lam
-        V = self._null_basis()
-        Qs = _band_to_sparse(ab)
-        return ab, _logdet_star(Qs, V), V.shape[1]
+        if self.correlation is not None or nc == 0:
+            V = self._null_basis()
+            return ab, _logdet_star(_band_to_sparse(ab), V), V.shape[1]
+        # independent channels: closed form per channel from |R|* (no ill-conditioned factorisation)
+        N = self._N
+        ld_nn = np.linalg.slogdet(N.T @ N)[1]
+        ld, dprime = 0.0, 0
+        for c in range(nc):
+            sel = [k for k, i in enumerate(idx) if i % nc == c]
+            S = [int(idx[k] // nc) for k in sel]
+            ld += (n - d) * math.log(kappa[c]) + self._logdet_R()
+            if not S:
+                dprime += d
+                continue
+            Vc = N @ sla.null_space(N[S]) if len(S) < d else np.zeros((n, 0))
+            Fp = _pick_rows(Vc, Vc.shape[1], exclude=S) if Vc.shape[1] else np.zeros(0, int)
+            G = np.sort(np.concatenate([np.asarray(S, int), Fp]))
+            # |Q_c|* = prod(lam_S) kappa^(n-d) |R_{-G}| |V'^T V'| / |V'_F'|^2,
+            # |R_{-G}| = |R|* |N_G|^2 / |N^T N|   (generalised matrix-tree identity)
+            ld += float(np.sum(np.log(lam[sel]))) + 2.0 * np.linalg.slogdet(N[G])[1] - ld_nn
+            if Vc.shape[1]:
+                ld += np.linalg.slogdet(Vc.T @ Vc)[1] - 2.0 * np.linalg.slogdet(Vc[Fp])[1]
+            dprime += Vc.shape[1]
+        return ab, float(ld), dprime
 
     def _prior_energy(self, x: np.ndarray, kappa: np.ndarray) -> float:
         """``x^T (R (x) K) x + sum lam (x_a - m_a)^2`` (internal order), evaluated from the
@@ -537,6 +580,20 @@ class ChainPrior(_Prior):
             self._N = np.column_stack([np.ones(n), t])
         self._R = sp.csr_matrix(self._B.T @ sp.diags(self._wb) @ self._B)
         self._anchor_arrays()  # validate anchors now
+
+    def _logdet_R(self) -> float:
+        """Closed form of log|R|*: fixing the first ``order`` nodes makes the difference operator
+        square triangular, so |R_{-F}| = prod(w) prod(diag)^2, then the generalised matrix-tree
+        identity |R|* = |R_{-F}| |N^T N| / |N_F|^2."""
+        h = np.diff(self.positions)
+        ld = float(np.sum(np.log(self._wb)))
+        if self.order == 1:
+            return ld + math.log(self.n_nodes)  # D_{:,1:} has a unit diagonal; N = 1
+        ld += -2.0 * float(np.sum(np.log(h[1:])))  # diagonal 1/h_i of H_{:,2:}
+        N = self._N
+        scale = self.positions.max() - self.positions.min()
+        det_nf = h[0] / scale  # det [[1, t0], [1, t1]] = t1 - t0, computed without cancellation
+        return ld + float(np.linalg.slogdet(N.T @ N)[1]) - 2.0 * math.log(det_nf)
 
     @property
     def length(self) -> float:
@@ -1062,17 +1119,19 @@ class _GMRFModel:
             metadata=meta,
         )
 
-    def _resolve(self, evaluate, start) -> tuple[np.ndarray, float, xr.Dataset | None, int, str]:
+    def _resolve(
+        self, evaluate, start: Callable[[], np.ndarray]
+    ) -> tuple[np.ndarray, float, xr.Dataset | None, int, str]:
         tau, kap = self._hp_spec()
         fixed = [tau, *kap]
         free = np.array([v is None for v in fixed])
-        theta0 = start.copy()
+        theta0 = start() if free.any() else np.zeros(len(fixed))
         for k, v in enumerate(fixed):
             if v is not None:
                 theta0[k] = math.log(v)
         self._at_bound = []
         if not free.any():
-            return theta0, evaluate(theta0), None, 1, "fixed"
+            return theta0, None, None, 0, "fixed"  # the caller evaluates once at theta0
         theta, logz, crit, nev = self._optimise(evaluate, theta0, free)
         return theta, logz, crit, nev, "evidence"
 
@@ -1235,8 +1294,12 @@ class LinearGMRF(_GMRFModel):
         """Posterior (mean, marginal s.d., 90 % intervals, draws) and evidence for data ``y``."""
         y = _validate_y(y)
         prep = self._setup(y)
-        start = self._start(float(np.std(y)) or 1.0, _column_gains(prep[0], self.prior.n_channels))
-        theta, _, crit, nev, how = self._resolve(lambda th: self._evaluate(th, y, *prep), start)
+        theta, _, crit, nev, how = self._resolve(
+            lambda th: self._evaluate(th, y, *prep),
+            lambda: self._start(
+                float(np.std(y)) or 1.0, _column_gains(prep[0], self.prior.n_channels)
+            ),
+        )
         logz, x, P, cb, fitted = self._evaluate(theta, y, *prep, full=True)
         diag = {
             "bandwidth": int(P.shape[0] - 1),
@@ -1472,10 +1535,11 @@ class NonlinearGMRF(_GMRFModel):
                 raise InputError("x0 must be finite", column="x0", row=int(bad[0]))
             x = xa.ravel()[prior._user_cols()]
         state = {"x": x}
-        J0 = self._J(x, y.size)
-        fx0 = self._f(x, y.size)
-        spread = float(np.std(y - fx0)) or float(np.std(y)) or 1.0
-        start = self._start(spread, _column_gains(J0, prior.n_channels))
+
+        def start():
+            fx0 = self._f(x, y.size)
+            spread = float(np.std(y - fx0)) or float(np.std(y)) or 1.0
+            return self._start(spread, _column_gains(self._J(x, y.size), prior.n_channels))
 
         def evaluate(theta):
             xs, *_, logz, info = self._map(state["x"].copy(), theta, y, w0)
