@@ -467,3 +467,34 @@ def test_nonlinear_bad_functions():
     model = NonlinearGMRF(prior, lambda x: x.ravel(), lambda x: np.eye(5))
     with pytest.raises(InputError, match="x0"):
         model.fit(np.ones(5), x0=np.ones(4))
+
+
+@pytest.mark.parametrize("case", ["chain1", "chain2_one", "chain2_two", "grid2_one", "coupled"])
+def test_anchored_generalised_determinant(case):
+    from petroinfer.inference.gmrf import _band_to_sparse
+
+    s = np.cumsum(np.random.default_rng(5).uniform(0.3, 2.0, 12))
+    if case == "chain1":
+        prior, kappa = (
+            ChainPrior(s, order=1, channels=("a", "b"), anchors=[Anchor(4, 1.0, 0.5, "b")]),
+            [0.7, 3.0],
+        )
+    elif case == "chain2_one":
+        prior, kappa = ChainPrior(s, order=2, anchors=[Anchor(5, 1.0, 0.5)]), [2.0]
+    elif case == "chain2_two":
+        prior, kappa = ChainPrior(s, order=2, anchors=[Anchor(2, 0, 0.5), Anchor(9, 1, 2)]), [2.0]
+    elif case == "grid2_one":
+        prior, kappa = GridPrior((4, 5), order=2, anchors=[Anchor((1, 2), 0.0, 0.3)]), [1.5]
+    else:
+        prior = ChainPrior(
+            s,
+            order=2,
+            channels=("T", "P"),
+            correlation=-0.4,
+            anchors=[Anchor(0, 1.0, 1.0, "T"), Anchor(3, 0.0, 2.0, "P")],
+        )
+        kappa = [0.5, 4.0]
+    ab, ld, d = prior._precision(np.asarray(kappa, float))
+    ev = np.linalg.eigvalsh(_band_to_sparse(ab).toarray())
+    assert np.sum(ev < 1e-9 * ev.max()) == d
+    assert ld == pytest.approx(np.sum(np.log(ev[d:])), rel=1e-9)
