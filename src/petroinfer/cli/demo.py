@@ -25,6 +25,7 @@ DEMO_SECTIONS: list[str] = [
     "petroinfer.cli.geochem:demo_section",
     "petroinfer.cli.composition:demo_section",
     "petroinfer.cli.datasets:demo_section",
+    "petroinfer.cli.kinetics:demo_section",
 ]
 
 

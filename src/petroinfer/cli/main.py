@@ -13,6 +13,7 @@ from petroinfer.cli import geochem
 from petroinfer.cli import discriminate as discriminate_cli
 from petroinfer.cli import ptpath as ptpath_cli
 from petroinfer.cli import thermobar as thermobar_cli
+from petroinfer.cli import kinetics as kinetics_cli
 from petroinfer.cli._common import JsonOpt, OutOpt, emit, guard
 from petroinfer.cli.demo import demo
 
@@ -67,6 +68,7 @@ def info(out: OutOpt = None, json_out: JsonOpt = False) -> None:
 app.command("demo")(demo)
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(composition.app, name="composition")
+app.add_typer(kinetics_cli.app, name="kinetics")
 app.command("endmembers")(geochem.endmembers)
 app.command("cluster")(geochem.cluster)
 app.command("isocon")(geochem.isocon)

@@ -7,6 +7,7 @@ with sparse (adaptive-L1) reaction-term selection (``SparseReactionSelection``) 
 generator (``simulate_observations``).
 """
 
+from petroinfer.kinetics._reaction_em import ReactionKineticsEM, SparseReactionSelection
 from petroinfer.kinetics._reaction_fit import KineticsResult, ReactionKineticsInversion
 from petroinfer.kinetics.reactions import (
     SURFACE_LAWS,
@@ -22,8 +23,10 @@ __all__ = [
     "SURFACE_LAWS",
     "KineticsResult",
     "Reaction",
+    "ReactionKineticsEM",
     "ReactionKineticsInversion",
     "ReactionNetwork",
+    "SparseReactionSelection",
     "Species",
     "dissolution_precipitation",
     "load_network",
