@@ -16,12 +16,21 @@ from petroinfer.report import Report
 __all__ = ["cluster", "demo_section", "endmembers", "isocon"]
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _read(path: Path, *, index_ids: bool = False) -> pd.DataFrame:
+    """Read CSV/XLSX; with ``index_ids`` a first column of unique text ids becomes the index."""
     if not path.exists():
         raise InputError(f"file not found: {path}")
     if path.suffix.lower() in (".xlsx", ".xls"):
-        return pd.read_excel(path)
-    return pd.read_csv(path)
+        df = pd.read_excel(path)
+    else:
+        df = pd.read_csv(path)
+    if index_ids and df.shape[1] > 1:
+        first = df.columns[0]
+        col = df[first]
+        if not pd.api.types.is_numeric_dtype(col) and col.notna().all() and col.is_unique:
+            df = df.set_index(first)
+            df.index = df.index.map(str)
+    return df
 
 
 def _select(
@@ -162,7 +171,7 @@ def endmembers(
     """NMF end-members with K chosen from the data (Yoshida et al. 2018 [R])."""
     if loss not in ("kl", "frobenius"):
         raise ModelError(f"--loss must be kl or frobenius, got {loss!r}")
-    X, info = _select(_read(file), columns, missing)
+    X, info = _select(_read(file, index_ids=True), columns, missing)
     report = Report("petroinfer endmembers", inputs=[file], seed=seed)
     summary = run_endmembers(
         X,
@@ -283,7 +292,7 @@ def cluster(
     json_out: JsonOpt = False,
 ) -> None:
     """k-means cluster analysis on standardised or whitened data (Iwamori et al. 2017)."""
-    df = _read(file)
+    df = _read(file, index_ids=True)
     X, info = _select(df, columns, missing)
     meta = None
     if by is not None:

@@ -197,7 +197,7 @@ def to_wtpct(
 ) -> pd.DataFrame:
     """Convert every column to wt% and check that the result is physically possible.
 
-    A wt% value above 100, or a row whose total exceeds 105 wt% after conversion, almost always means
+    A value, or a row total, above 105 wt% after conversion (analyses scatter a little above 100) means
     mixed units (a ppm column read as wt%): an :class:`InputError` names the row and the column.
     """
     factors = np.array([UNIT_TO_WTPCT[units[c]] for c in df.columns])
@@ -205,11 +205,11 @@ def to_wtpct(
     if not check_totals:
         return out
     for c in df.columns:
-        over = np.flatnonzero(out[c].to_numpy() > 100.0)
+        over = np.flatnonzero(out[c].to_numpy() > 105.0)
         if len(over):
             i = over[0]
             raise InputError(
-                f"value is {out[c].iloc[i]:.4g} wt% after conversion from {units[c]!r}, above 100 wt%: "
+                f"value is {out[c].iloc[i]:.4g} wt% after conversion from {units[c]!r}, above 105 wt%: "
                 "mixed units? (declare the unit, e.g. units={column: 'ppm'})",
                 column=c,
                 row=df.index[i],

@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from petroinfer._rng import RandomState, as_generator
 from petroinfer.errors import InputError, ModelError
@@ -147,6 +148,23 @@ class KMeansCluster(ClusterMixin, TransformerMixin, BaseEstimator):
             ks = [int(self.n_clusters)]
         if min(ks) < 1 or max(ks) >= n:
             raise InputError(f"fewer samples ({n}) than clusters requested ({max(ks)})", value=n)
+        # small tables: one BLAS/OpenMP thread is faster and avoids oversubscription
+        limits = 1 if Z.size < 200_000 else None
+        with threadpool_limits(limits=limits):
+            sel, models = self._scan(Z, ks, rng, n)
+        K = ks[0] if len(ks) == 1 else self._choose(sel)
+        self.k_selection_ = sel
+        self.n_clusters_ = K
+        km = models[K]
+        self.kmeans_ = km
+        self.labels_ = km.labels_
+        self.cluster_centers_ = km.cluster_centers_
+        self.centroids_ = df.groupby(km.labels_).mean().rename_axis("cluster")
+        self.feature_names_in_ = np.array(df.columns, dtype=object)
+        self.n_features_in_ = df.shape[1]
+        return self
+
+    def _scan(self, Z, ks, rng, n):
         models, rows = {}, []
         for K in sorted(set(ks)):
             km = KMeans(
@@ -166,18 +184,7 @@ class KMeansCluster(ClusterMixin, TransformerMixin, BaseEstimator):
             else:
                 row["gap"], row["gap_se"] = np.nan, np.nan
             rows.append(row)
-        sel = pd.DataFrame(rows).set_index("k")
-        K = ks[0] if len(ks) == 1 else self._choose(sel)
-        self.k_selection_ = sel
-        self.n_clusters_ = K
-        km = models[K]
-        self.kmeans_ = km
-        self.labels_ = km.labels_
-        self.cluster_centers_ = km.cluster_centers_
-        self.centroids_ = df.groupby(km.labels_).mean().rename_axis("cluster")
-        self.feature_names_in_ = np.array(df.columns, dtype=object)
-        self.n_features_in_ = df.shape[1]
-        return self
+        return pd.DataFrame(rows).set_index("k"), models
 
     def _choose(self, sel: pd.DataFrame) -> int:
         if self.criterion == "silhouette":

@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.decomposition import FastICA
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from petroinfer._rng import RandomState, as_generator
 from petroinfer.errors import InputError, ModelError
@@ -234,9 +235,10 @@ def kca_direction_diagnostic(
         pcs = np.eye(S.shape[1])  # whitened coordinates are the (rescaled) PC axes
     else:
         raise ModelError(f"scaling must be 'standardise' or 'whiten', got {scaling!r}")
-    km = KMeans(n_clusters, n_init=n_init, random_state=int(rng.integers(0, 2**31 - 1))).fit(S)
+    with threadpool_limits(limits=1 if S.size < 200_000 else None):
+        km = KMeans(n_clusters, n_init=n_init, random_state=int(rng.integers(0, 2**31 - 1))).fit(S)
+        ics = independent_components(S, random_state=rng)
     C = km.cluster_centers_
-    ics = independent_components(S, random_state=rng)
     Cc = C - np.average(C, axis=0, weights=np.bincount(km.labels_, minlength=n_clusters))
     k1 = min(n_clusters - 1, pcs.shape[0])
     sub = principal_angles(Cc.T, pcs[:k1].T)

@@ -19,6 +19,7 @@ import xarray as xr
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from petroinfer._rng import RandomState, as_generator
 from petroinfer.errors import ConvergenceWarning, InputError, ModelError
@@ -121,6 +122,9 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
     stability_threshold : minimum cluster silhouette for a K to count as stable.
     n_bootstrap : bootstrap resamples of the samples for end-member intervals (0 = none).
     max_iter, tol : passed to scikit-learn's NMF for the restarts.
+    sparsest : resolve NMF's rotational ambiguity by moving, among factorisations with the same WH,
+        to the one with the sparsest proportions (end-members pulled towards the data; minimum-volume
+        representative, see :func:`petroinfer.geochem._nmf_core.sparsest_equivalent`) [R].
     n_jobs : parallel workers for restarts and bootstrap (joblib; -1 = all cores).
     random_state : int or Generator.
 
@@ -166,6 +170,7 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         n_bootstrap: int = 100,
         max_iter: int = 400,
         tol: float = 1e-4,
+        sparsest: bool = True,
         n_jobs: int | None = None,
         random_state: RandomState = None,
     ) -> None:
@@ -180,6 +185,7 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         self.n_bootstrap = n_bootstrap
         self.max_iter = max_iter
         self.tol = tol
+        self.sparsest = sparsest
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -273,7 +279,10 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
             losses = np.array([r[2] for r in runs[K]])
             b = int(np.argmin(losses))
             best[K] = runs[K][b]
-            Hs = [core.normalise_rows(r[1]) for r in runs[K]]
+            if self.sparsest and K > 1:
+                Hs = [core.normalise_rows(core.sparsest_equivalent(r[0], r[1])[1]) for r in runs[K]]
+            else:
+                Hs = [core.normalise_rows(r[1]) for r in runs[K]]
             smin, smean = core.stability(Hs, Hs[b]) if len(Hs) > 1 else (np.nan, np.nan)
             rows.append(
                 {
@@ -288,7 +297,13 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
 
         # 2) masked-entry cross-validation (only needed when choosing K)
         if len(ks) > 1:
-            cv = {K: core.masked_cv(Xs, K, self.loss, int(self.cv_folds), rng) for K in ks}
+            with threadpool_limits(limits=1 if Xs.size < 200_000 else None):
+                cv = {
+                    K: core.masked_cv(
+                        Xs, K, self.loss, int(self.cv_folds), rng, n_iter=int(self.max_iter)
+                    )
+                    for K in ks
+                }
             sel["cv_error"] = [float(np.mean(cv[K])) for K in ks]
             sel["cv_se"] = [float(np.std(cv[K], ddof=1) / np.sqrt(len(cv[K]))) for K in ks]
             K, rule = self._choose_k(sel)
@@ -301,6 +316,8 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
 
         # 3) polish the best restart at K and map back to input units
         W0, H0, _, _ = best[K]
+        if self.sparsest and K > 1:
+            W0, H0 = core.sparsest_equivalent(W0, H0)
         W, H, err, conv = core.fit_one(Xs, K, self.loss, None, 4 * self.max_iter, self.tol, W0, H0)
         if not conv:
             warnings.warn(
