@@ -298,22 +298,31 @@ def test_evidence_recovers_noise_and_smoothness(order):
     assert k_hat == pytest.approx(kappa, rel=0.25 if order == 1 else 0.35)
 
 
+@pytest.mark.filterwarnings("ignore::petroinfer.errors.ConvergenceWarning")
 def test_interval_coverage_over_repeated_datasets():
-    """90 % marginal intervals cover the truth 85-95 % of the time (hyperparameters estimated)."""
+    """90 % marginal intervals cover the truth 85-95 % of the time over repeated synthetic datasets:
+    hyperparameters chosen by evidence (empirical Bayes, slightly below 90 %) and at their true values
+    (exact Bayes, 90 % up to Monte-Carlo error)."""
     rng = np.random.default_rng(2024)
-    n, kappa, sigma = 150, 2.0, 0.4
+    n, kappa, sigma = 400, 2.0, 0.4
     s = np.cumsum(rng.uniform(0.5, 1.5, n))
-    obs = np.sort(rng.choice(n, 100, replace=False))
+    obs = np.sort(rng.choice(n, 300, replace=False))
     A = sp.eye(n, format="csr")[obs]
     prior = ChainPrior(s, order=1)
-    hits = []
+    hits, hits_true = [], []
     for _ in range(30):
         x = np.concatenate([[0.0], np.cumsum(rng.normal(size=n - 1) * np.sqrt(np.diff(s) / kappa))])
         y = x[obs] + sigma * rng.normal(size=obs.size)
         est = LinearGMRF(prior, A, n_samples=0).fit(y).estimate.sel(channel="x")
         hits.append((est["q05"].values <= x) & (x <= est["q95"].values))
-    coverage = np.mean(hits)
-    assert 0.85 <= coverage <= 0.95
+        est = (
+            LinearGMRF(prior, A, noise_precision=sigma**-2, smoothness=kappa, n_samples=0)
+            .fit(y)
+            .estimate.sel(channel="x")
+        )
+        hits_true.append((est["q05"].values <= x) & (x <= est["q95"].values))
+    assert 0.85 <= np.mean(hits) <= 0.95
+    assert 0.88 <= np.mean(hits_true) <= 0.92
 
 
 # ----------------------------------------------------------------------------- nonlinear
