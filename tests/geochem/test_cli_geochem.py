@@ -77,11 +77,16 @@ def test_endmembers_and_cluster_cli(tmp_path):
             "whiten",
             "--out",
             str(tmp_path / "cl"),
+            "--proportions",
+            str(out / "proportions.csv"),
             "--json",
         ],
     )
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["n_clusters"] == 3
+    summ = json.loads(r.stdout)
+    assert summ["n_clusters"] == 3
+    assert set(summ["cluster_dominant_endmember"].values()) <= {"EM1", "EM2", "EM3"}
+    assert (tmp_path / "cl" / "cluster_endmembers.csv").exists()
     bad = mix.data.copy()
     bad.iloc[5, 1] = -2.0
     bad.to_csv(f)

@@ -131,3 +131,24 @@ def test_spinel_smoke():
     assert 1 <= m.n_components_ <= 4
     np.testing.assert_allclose(m.proportions_.sum(axis=1), 1.0, atol=1e-9)
     assert (m.endmembers_.sum(axis=1) - 100).abs().max() < 1e-6
+
+
+def test_ueki_majors_and_traces_smoke():
+    """wt% majors and ppm traces together (isotope ratios left out) on the Ueki et al. (2018) basalts."""
+    ds = pytest.importorskip("petroinfer.io.datasets")
+    try:
+        df = ds.load_ueki2018_basalts(download=False)
+    except InputError as exc:  # pragma: no cover - data folder absent
+        pytest.skip(f"Ueki data not available: {exc}")
+    from petroinfer.geochem._tables import compositional_columns
+
+    cols = compositional_columns(df.columns)
+    assert "Sr87Sr86" not in cols and "La" in cols and "SiO2" in cols and len(cols) == 24
+    m = EndmemberNMF(
+        k_range=(2, 3), n_restarts=4, cv_folds=3, n_bootstrap=0, max_iter=200, random_state=0
+    ).fit(df[cols])
+    assert m.n_components_ in (2, 3)
+    assert m.units_["La"] == "ppm" and m.units_["SiO2"] == "wt%"
+    # traces reported in ppm: the end-members' La must be of the order of the data (ppm), not 1e-4
+    assert 0.1 < m.endmembers_["La"].max() < 1000
+    np.testing.assert_allclose(m.proportions_.sum(axis=1), 1.0, atol=1e-9)

@@ -203,6 +203,7 @@ def run_cluster(
     report: Report,
     title: str,
     n_init: int = 20,
+    proportions: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     import matplotlib.pyplot as plt
 
@@ -266,6 +267,20 @@ def run_cluster(
             },
             caption="Iwamori (2017) diagnostic: k-means centroid directions vs PCs / ICs",
         )
+    if proportions is not None:
+        from petroinfer.geochem import assign_clusters_to_endmembers
+
+        if len(proportions) != len(X):
+            raise InputError(
+                f"the proportions table has {len(proportions)} rows but {len(X)} samples were "
+                "clustered",
+                value=len(proportions),
+            )
+        assign = assign_clusters_to_endmembers(km.labels_, proportions.select_dtypes("number"))
+        sec.table(assign, caption="Mean NMF mass fractions per cluster and dominant end-member")
+        summary["cluster_dominant_endmember"] = assign["dominant_endmember"].to_dict()
+        if out is not None:
+            write_csv(assign, out / "cluster_endmembers.csv")
     if meta is not None:
         tab = crosstab_clusters(km.labels_, meta)
         sec.table(tab, caption=f"Clusters × {meta.name}")
@@ -286,6 +301,12 @@ def cluster(
     criterion: str = typer.Option("silhouette", "--criterion", help="silhouette | gap | bic"),
     columns: str | None = ColsOpt,
     by: str | None = typer.Option(None, "--by", help="Metadata column to cross-tabulate against."),
+    proportions: Path | None = typer.Option(
+        None,
+        "--proportions",
+        help="proportions.csv from `petroinfer endmembers` (same samples): assign each cluster to "
+        "its dominant NMF end-member.",
+    ),
     missing: str = MissingOpt,
     seed: SeedOpt = 0,
     out: OutOpt = None,
@@ -310,6 +331,7 @@ def cluster(
         out=out,
         report=report,
         title="k-means cluster analysis",
+        proportions=None if proportions is None else _read(proportions, index_ids=True),
     )
     summary.update(info)
     if out is not None:

@@ -69,12 +69,14 @@ class EndmemberResult(Result):
         k = c["k"].values
         axes[0].plot(k, c["reconstruction_error"], "o-")
         axes[0].set_ylabel("reconstruction error")
+        axes[0].set_yscale("log")
         axes[1].plot(k, c["stability"], "o-", label="min cluster")
         axes[1].plot(k, c["stability_mean"], "s--", label="mean")
         axes[1].set_ylabel("silhouette over restarts")
         axes[1].legend(fontsize="small")
         axes[2].errorbar(k, c["cv_error"], yerr=c["cv_se"], fmt="o-")
         axes[2].set_ylabel("masked-entry CV error")
+        axes[2].set_yscale("log")
         for ax in axes:
             ax.axvline(self.hyperparameters["n_components"], color="0.6", ls=":")
             ax.set_xlabel("K")
