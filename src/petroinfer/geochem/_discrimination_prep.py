@@ -145,8 +145,10 @@ def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataF
     traces = [j for j, c in enumerate(features) if feature_kind(c) == "trace"]
     majors = [j for j, c in enumerate(features) if feature_kind(c) == "major"]
     if traces and majors:
-        med = np.nanmedian(arr[:, traces], axis=0) if np.isfinite(arr[:, traces]).any() else []
-        for j, m in zip(traces, med, strict=False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(arr[:, traces], axis=0)
+        for j, m in zip(traces, med, strict=True):
             if np.isfinite(m) and m < 0.05 and features[j] not in ("Lu", "Ta", "Tb", "Tm", "Ho"):
                 raise InputError(
                     "trace element median below 0.05: traces must be in ppm (they look like wt%)",

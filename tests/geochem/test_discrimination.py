@@ -1,0 +1,446 @@
+"""Tests of petroinfer.geochem.discrimination (tectonic-setting discrimination of basalts)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from petroinfer.cli.main import app
+from petroinfer.errors import InputError, ModelError
+from petroinfer.geochem import discrimination as d
+from petroinfer.geochem._discrimination_prep import ClassGaussianImputer, GeochemPreprocessor
+from petroinfer.geochem._smr import SparseMultinomialRegression, multinomial_lasso_path
+from petroinfer.io import datasets as ds
+
+runner = CliRunner()
+FAST_SVM = {"C": [30.0], "gamma": [1.0]}
+
+
+def _have_ueki() -> bool:
+    try:
+        return ds.dataset_path("ueki2018_basalts") is not None
+    except Exception:
+        return False
+
+
+needs_ueki = pytest.mark.skipif(not _have_ueki(), reason="ueki2018_basalts not available locally")
+
+
+@pytest.fixture(scope="module")
+def ueki() -> pd.DataFrame:
+    if not _have_ueki():
+        pytest.skip("ueki2018_basalts not available locally")
+    return ds.load_ueki2018_basalts()
+
+
+@pytest.fixture(scope="module")
+def small(ueki) -> tuple[pd.DataFrame, pd.Series]:
+    """A stratified 30 % subsample (622 rows) for fast fits."""
+    X, _, y, _ = d.holdout_split(ueki.drop(columns="Class"), ueki["Class"], test_size=0.7)
+    return X, pd.Series(y, index=X.index)
+
+
+# ------------------------------------------------------------------------------------------------
+# data and labels
+# ------------------------------------------------------------------------------------------------
+@needs_ueki
+def test_ia_ioa_labels_fixed(ueki):
+    counts = ueki["Class"].value_counts()
+    assert counts["IOA"] == 338 and counts["IA"] == 272
+    raw = pd.read_csv(ds.fetch("ueki2018_basalts", download=False))
+    # row by row: the raw file's "IA" rows are intra-oceanic arcs (IOA) after loading
+    assert (ueki["Class"].to_numpy()[raw["Class"].to_numpy() == "IA"] == "IOA").all()
+    assert (ueki["Class"].to_numpy()[raw["Class"].to_numpy() == "IOA"] == "IA").all()
+    assert list(ueki.columns[:-1]) == list(d.UEKI_FEATURES)
+
+
+def test_majors_in_ppm_raise(ueki):
+    X = ueki.drop(columns="Class").head(20).copy()
+    X["SiO2"] = X["SiO2"] * 1e4
+    with pytest.raises(InputError, match="SiO2") as exc:
+        d.check_discrimination_table(X, list(d.UEKI_FEATURES))
+    assert "wt%" in str(exc.value)
+
+
+def test_traces_in_wtpct_and_epsilon_nd_raise(ueki):
+    X = ueki.drop(columns="Class").head(20).copy()
+    X["La"] = X["La"] * 1e-4
+    with pytest.raises(InputError, match="'La'"):
+        d.check_discrimination_table(X, list(d.UEKI_FEATURES))
+    X = ueki.drop(columns="Class").head(20).copy()
+    X["Nd143Nd144"] = 5.0
+    with pytest.raises(InputError, match="Nd143Nd144"):
+        d.check_discrimination_table(X, list(d.UEKI_FEATURES))
+
+
+def test_nonpositive_and_text_cells_named(ueki):
+    X = ueki.drop(columns="Class").head(5).copy()
+    X.loc[X.index[2], "Nb"] = 0.0
+    with pytest.raises(InputError, match=r"'Nb'.*U0002|U0002.*'Nb'"):
+        d.check_discrimination_table(X, list(d.UEKI_FEATURES))
+    X = ueki.drop(columns="Class").head(5).copy().astype({"Th": object})
+    X.loc[X.index[1], "Th"] = "bdl"
+    with pytest.raises(InputError, match="bdl"):
+        d.check_discrimination_table(X, list(d.UEKI_FEATURES))
+
+
+def test_unknown_and_missing_labels(small):
+    X, y = small
+    y2 = y.copy()
+    y2.iloc[3] = "XYZ"
+    with pytest.raises(InputError, match="XYZ") as exc:
+        d.TectonicDiscriminator("smr", classes=list(d.SETTINGS)).fit(X, y2)
+    assert str(X.index[3]) in str(exc.value)
+    y3 = y.astype(object).copy()
+    y3.iloc[5] = None
+    with pytest.raises(InputError, match="missing label"):
+        d.TectonicDiscriminator("smr").fit(X, y3)
+
+
+def test_class_smaller_than_folds_is_clear_error(small):
+    X, y = small
+    keep = (y != "OP") | (np.cumsum(y == "OP") <= 4)
+    with pytest.raises(InputError, match=r"'OP' has 4 samples, fewer than the 10 folds"):
+        d.evaluate_discrimination(d.TectonicDiscriminator("svm"), X[keep], y[keep], n_splits=10)
+
+
+def test_bad_model_name():
+    with pytest.raises(ModelError, match="model must be one of"):
+        d.TectonicDiscriminator("knn").fit(pd.DataFrame({"SiO2": [50.0, 51]}), ["a", "b"])
+
+
+# ------------------------------------------------------------------------------------------------
+# preprocessing
+# ------------------------------------------------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000))
+def test_clr_rows_sum_to_zero_and_scale_invariant(seed):
+    rng = np.random.default_rng(seed)
+    feats = ["SiO2", "MgO", "La", "Yb", "Sr87Sr86"]
+    X = pd.DataFrame(
+        {
+            "SiO2": rng.uniform(40, 60, 30),
+            "MgO": rng.uniform(2, 15, 30),
+            "La": rng.lognormal(2, 1, 30),
+            "Yb": rng.lognormal(0.5, 0.5, 30),
+            "Sr87Sr86": rng.uniform(0.702, 0.71, 30),
+        }
+    )
+    prep = GeochemPreprocessor(feats, abundance="clr", impute=False).fit(X)
+    A = X.to_numpy() * np.array([1e4, 1e4, 1, 1, 1])
+    T, _ = prep._base(X.to_numpy(), fitting=False)
+    assert np.allclose(T[:, :4].sum(axis=1), 0.0, atol=1e-10)
+    # clr of a composition does not depend on its total (closure-invariance)
+    T2, _ = prep._base(np.column_stack([X.to_numpy()[:, :2] * 3, X.to_numpy()[:, 2:4] * 3,
+                                        X.to_numpy()[:, 4]]), fitting=False)
+    assert np.allclose(T[:, :4], T2[:, :4])
+    # isotope ratio: plain log, never mixed into the composition
+    assert np.allclose(T[:, 4], np.log(X["Sr87Sr86"]))
+    assert np.all(A > 0)
+
+
+def test_clr_with_missing_part_matches_complete_rows_on_average():
+    rng = np.random.default_rng(1)
+    feats = ["SiO2", "MgO", "La", "Yb", "Nb"]
+    base = rng.lognormal(0, 0.05, (200, 5)) * np.array([50, 8, 20, 2, 10])
+    X = pd.DataFrame(base, columns=feats)
+    prep = GeochemPreprocessor(feats, abundance="clr", impute=False).fit(X)
+    full, _ = prep._base(X.to_numpy(), fitting=False)
+    Xm = X.copy()
+    Xm["Nb"] = np.nan
+    part, _ = prep._base(Xm.to_numpy(), fitting=False)
+    # the estimated geometric mean keeps the observed clr coordinates within the noise level
+    # (log-noise 0.05 per part; dropping one of five parts moves the centre by about 0.05/5)
+    assert np.mean(np.abs(full[:, :4] - part[:, :4])) < 0.03
+    assert np.isnan(part[:, 4]).all()
+
+
+def test_boxcox_lambda_near_zero_for_lognormal():
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"La": rng.lognormal(1, 0.6, 2000), "Yb": rng.lognormal(0, 0.4, 2000)})
+    prep = GeochemPreprocessor(["La", "Yb"], abundance="boxcox", impute=False).fit(X)
+    assert np.all(np.abs(prep.boxcox_lambdas_) < 0.1)
+
+
+def test_ueki_expansion_count_and_values(ueki):
+    X = ueki.drop(columns="Class").head(50)
+    prep = GeochemPreprocessor(d.UEKI_FEATURES, expand="ueki", ordered_ratios=True).fit(X)
+    names = prep.get_feature_names_out()
+    assert len(names) == 29 + 276 + 552  # = 857, the count of Ueki et al. (2022)
+    prep2 = GeochemPreprocessor(d.UEKI_FEATURES, expand="ueki").fit(X)
+    Z = prep2.transform(X)
+    assert Z.shape == (50, 29 + 276 + 276)
+    j = list(prep2.get_feature_names_out()).index("La/Yb")
+    raw = np.log(X["La"] / X["Yb"])
+    assert np.corrcoef(Z[:, j], raw)[0, 1] > 0.999999
+
+
+def test_imputer_keeps_observed_values_and_recovers_correlated_feature():
+    rng = np.random.default_rng(3)
+    n = 600
+    y = rng.integers(0, 2, n)
+    z1 = rng.normal(size=n) + 3 * y
+    Z = np.column_stack([z1, z1 + 0.1 * rng.normal(size=n), rng.normal(size=n)])
+    imp = ClassGaussianImputer().fit(Z, y)
+    Zm = Z.copy()
+    Zm[:100, 1] = np.nan
+    out = imp.transform(Zm)
+    assert np.array_equal(out[100:], Z[100:])
+    assert np.array_equal(out[:100, [0, 2]], Z[:100, [0, 2]])
+    assert np.sqrt(np.mean((out[:100, 1] - Z[:100, 1]) ** 2)) < 0.15
+
+
+# ------------------------------------------------------------------------------------------------
+# leakage: preprocessing must be fitted on the training folds only
+# ------------------------------------------------------------------------------------------------
+def test_no_leakage_preprocessing_fitted_on_training_folds_only(small, monkeypatch):
+    X, y = small
+    seen: list[pd.Index] = []
+    orig = GeochemPreprocessor.fit
+
+    def spy(self, Xf, yf=None):
+        seen.append(pd.Index(Xf.index))
+        return orig(self, Xf, yf)
+
+    monkeypatch.setattr(GeochemPreprocessor, "fit", spy)
+    est = d.TectonicDiscriminator("svm", param_grid=FAST_SVM)
+    d.evaluate_discrimination(est, X, y, n_splits=3, missing_fraction=0.0, n_jobs=1)
+    from sklearn.model_selection import StratifiedKFold
+
+    tests = [X.index[te] for _, te in StratifiedKFold(3, shuffle=True, random_state=0).split(X, y)]
+    assert len(seen) >= 3
+    # every preprocessing fit saw rows of exactly one outer training fold and no row of its test fold
+    for idx in seen:
+        overlaps = [len(idx.intersection(t)) for t in tests]
+        assert sorted(overlaps)[0] == 0
+        assert sum(o == 0 for o in overlaps) == 1
+    # and the fitted means are those of the training rows, not of all rows
+    tr = X.index.difference(tests[0])
+    m = d.TectonicDiscriminator("svm", param_grid=FAST_SVM).fit(X.loc[tr], y.loc[tr])
+    prep = m.pipeline_.named_steps["prep"]
+    assert np.isclose(prep.mean_[0], np.log(X.loc[tr, "SiO2"] * 1e4).mean())
+    assert not np.isclose(prep.mean_[0], np.log(X["SiO2"] * 1e4).mean(), rtol=0, atol=1e-9)
+
+
+# ------------------------------------------------------------------------------------------------
+# prediction with missing data and applicability
+# ------------------------------------------------------------------------------------------------
+def test_predict_with_missing_columns_and_ood(ueki, small):
+    X, y = small
+    est = d.TectonicDiscriminator("svm", param_grid=FAST_SVM).fit(X, y)
+    test = ueki.drop(columns="Class").drop(index=X.index).sample(300, random_state=0)
+    ytest = ueki.loc[test.index, "Class"]
+    dropped = test.drop(columns=["Pb207Pb204", "Ta", "Hf", "Gd"])
+    dropped.iloc[:50, 3] = np.nan  # some missing cells too
+    tab = est.predict_table(dropped)
+    assert np.allclose(tab.filter(like="P(").sum(axis=1), 1.0)
+    assert tab["missing_features"].iloc[60] == "Pb207Pb204;Gd;Hf;Ta"
+    assert (tab["n_missing"].iloc[:50] == 5).all()
+    acc_full = (est.predict(test) == ytest).mean()
+    acc_missing = (tab["predicted"] == ytest).mean()
+    assert acc_full > 0.88
+    assert acc_full - acc_missing < 0.06
+    # applicability: training-like samples are rarely flagged, a nonsense composition is
+    assert tab["out_of_domain"].mean() < 0.1
+    weird = test.head(3).copy()
+    weird[["La", "Ce", "Nd", "Sm"]] *= 200.0
+    weird["Nb"] /= 100.0
+    assert est.predict_table(weird)["out_of_domain"].all()
+    sparse = test.head(2)[["SiO2", "MgO"]]
+    t2 = est.predict_table(sparse)
+    assert t2["out_of_domain"].all() and "missing" in t2["ood_reason"].iloc[0]
+
+
+# ------------------------------------------------------------------------------------------------
+# SMR solver
+# ------------------------------------------------------------------------------------------------
+def _synthetic_multinomial(n=400, p=10, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    B = np.zeros((p, 3))
+    B[0] = [2.0, -1.0, -1.0]
+    B[1] = [-1.0, 2.0, -1.0]
+    eta = X @ B
+    P = np.exp(eta - eta.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    y = np.array([rng.choice(3, p=pr) for pr in P])
+    return X, y
+
+
+def test_smr_recovers_sparse_support_and_group_structure():
+    X, y = _synthetic_multinomial()
+    l1 = SparseMultinomialRegression("l1", n_alphas=15, random_state=0).fit(X, y)
+    active = np.abs(l1.coef_).sum(axis=0) > 0
+    assert active[:2].all() and active[2:].sum() <= 2
+    grp = SparseMultinomialRegression("group", n_alphas=15, random_state=0).fit(X, y)
+    nz = np.abs(grp.coef_) > 0
+    assert (nz.all(axis=0) | ~nz.any(axis=0)).all()  # a feature is in for all classes or none
+    assert nz[:, :2].all() and nz.any(axis=0)[2:].sum() <= 2
+    assert l1.alpha_1se_ >= l1.alpha_min_
+    # first entries of the path are the informative features
+    order = l1.entry_order([f"x{j}" for j in range(10)])
+    assert set(order[0][:1]) <= {"x0", "x1"}
+
+
+def test_smr_path_matches_optimality_and_alpha_max():
+    X, y = _synthetic_multinomial(n=300, p=6, seed=1)
+    Y = np.eye(3)[y]
+    path = multinomial_lasso_path(X, Y, n_alphas=6, max_iter=5000, tol=1e-7)
+    assert np.all(path["coef"][0] == 0)  # alpha_max gives the empty model
+    # KKT at the smallest alpha: |grad| <= alpha where beta == 0, grad = -alpha sign(beta) elsewhere
+    W, b, a = path["coef"][-1], path["intercept"][-1], path["alphas"][-1]
+    eta = X @ W + b
+    P = np.exp(eta - eta.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    G = X.T @ (P - Y) / len(X)
+    nz = W != 0
+    assert np.allclose(G[nz], -a * np.sign(W[nz]), atol=5e-5)
+    assert np.all(np.abs(G[~nz]) <= a + 5e-5)
+
+
+def test_smr_objective_not_worse_than_sklearn_saga():
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = _synthetic_multinomial(n=300, p=6, seed=2)
+    alpha = 0.02
+    ours = SparseMultinomialRegression("l1", alpha=alpha, max_iter=5000, tol=1e-7).fit(X, y)
+    sk = LogisticRegression(C=1.0 / (len(X) * alpha), l1_ratio=1.0, solver="saga",
+                            max_iter=20000, tol=1e-8).fit(X, y)
+
+    def objective(W, b):
+        eta = X @ W.T + b
+        lse = np.log(np.exp(eta - eta.max(1, keepdims=True)).sum(1)) + eta.max(1)
+        return np.mean(lse - eta[np.arange(len(y)), y]) + alpha * np.abs(W).sum()
+
+    assert objective(ours.coef_, ours.intercept_) <= objective(sk.coef_, sk.intercept_) + 1e-5
+
+
+# ------------------------------------------------------------------------------------------------
+# evaluation protocol (reduced acceptance run) and reproducibility
+# ------------------------------------------------------------------------------------------------
+def test_reduced_acceptance_svm_5fold(ueki):
+    X, y = ueki.drop(columns="Class"), ueki["Class"]
+    ev = d.evaluate_discrimination(
+        d.TectonicDiscriminator("svm", param_grid=FAST_SVM), X, y, n_splits=5, n_jobs=2
+    )
+    s = ev.summary()
+    assert s["accuracy"] >= 0.94
+    assert s["balanced_accuracy"] >= 0.90
+    assert s["accuracy_drop_features_removed"] <= 0.05
+    rec = s["recall"]
+    assert all(rec[c] >= 0.88 for c in rec if c not in ("OP", "BAB"))
+    assert rec["BAB"] >= 0.55
+    cm = ev.confusion()
+    assert cm.to_numpy().sum() == pytest.approx(len(X))
+    rel = ev.reliability()
+    assert rel["count"].sum() == len(X)
+    assert ev.expected_calibration_error < 0.1
+
+
+def test_identical_seeds_identical_results(small):
+    X, y = small
+    est = d.TectonicDiscriminator("rf", param_grid={"max_features": ["sqrt"]}, random_state=3)
+    a = d.evaluate_discrimination(est, X, y, n_splits=3, random_state=5, n_jobs=2)
+    b = d.evaluate_discrimination(est, X, y, n_splits=3, random_state=5, n_jobs=1)
+    assert np.array_equal(a.proba, b.proba) and np.array_equal(a.proba_masked, b.proba_masked)
+    c = d.evaluate_discrimination(est, X, y, n_splits=3, random_state=6, n_jobs=2)
+    assert not np.array_equal(a.proba, c.proba)
+
+
+def test_interpretation_smr_and_spider(small):
+    X, y = small
+    est = d.TectonicDiscriminator("smr").fit(X, y)
+    firstk = d.first_k_features(est, k=3)
+    assert firstk.shape == (8, 3) and set(firstk.index) == set(d.SETTINGS)
+    smr = est.pipeline_.named_steps["clf"]
+    sel = smr.n_selected()
+    assert all(0 < v < 29 for v in sel.values())  # sparse but not empty
+    fig = d.plot_smr_paths(est)
+    assert len(fig.axes) == 8
+    reps = d.representative_compositions(X, y, est.predict_proba(X), classes=est.classes_)
+    # MORB is depleted, OIB enriched in the most incompatible elements (Nb, primitive-mantle units)
+    centre = reps.xs("centre", level="kind")
+    assert centre.loc["OI", "Nb"] > 3 * centre.loc["MOR", "Nb"]
+    assert "Ti" in centre.columns and centre.loc["MOR", "Ti"] > 3000
+    fig = d.plot_spider(reps)
+    assert fig.axes[0].get_yscale() == "log"
+
+
+def test_hgb_native_nan_and_permutation_importance(small):
+    X, y = small
+    Xtr, Xte, ytr, yte = d.holdout_split(X, y, test_size=0.3)
+    est = d.TectonicDiscriminator("hgb", param_grid={"learning_rate": [0.1]},
+                                  inner_cv=2).fit(Xtr, ytr)
+    assert not est.pipeline_.named_steps["prep"].impute
+    imp = d.permutation_importance_table(est, Xte, yte, n_repeats=2)
+    assert len(imp) == 29 and imp["importance_mean"].iloc[0] > 0.01
+    Xm = Xte.copy()
+    Xm.iloc[:, :5] = np.nan
+    assert np.isfinite(est.predict_proba(Xm)).all()
+
+
+# ------------------------------------------------------------------------------------------------
+# command line
+# ------------------------------------------------------------------------------------------------
+def test_cli_train_predict_and_exit_codes(ueki, small, tmp_path):
+    X, y = small
+    train_csv = tmp_path / "train.csv"
+    X.assign(Setting=y.to_numpy()).head(400).to_csv(train_csv, index_label="sample")
+    model = tmp_path / "m.joblib"
+    res = runner.invoke(app, ["discriminate", "train", "--data", str(train_csv), "--label-column",
+                              "Setting", "--model", "smr", "--save", str(model), "--json"])
+    assert res.exit_code == 0, res.output
+    assert model.exists() and '"first_features"' in res.output
+    new = ueki.drop(columns=["Class", "Ta", "Hf"]).tail(20)
+    new_csv = tmp_path / "new.csv"
+    new.to_csv(new_csv, index_label="sample")
+    res = runner.invoke(app, ["discriminate", "predict", str(model), str(new_csv), "--out",
+                              str(tmp_path / "pred"), "--json"])
+    assert res.exit_code == 0, res.output
+    pred = pd.read_csv(tmp_path / "pred" / "predictions.csv", index_col=0)
+    assert len(pred) == 20 and (pred["missing_features"] == "Hf;Ta").all()
+    assert (tmp_path / "pred" / "report.html").exists()
+    # bad inputs: exit code 2 with a one-line reason naming column/value
+    ppm = new.copy()
+    ppm["MgO"] = ppm["MgO"] * 1e4
+    ppm.to_csv(tmp_path / "ppm.csv", index_label="sample")
+    res = runner.invoke(app, ["discriminate", "predict", str(model), str(tmp_path / "ppm.csv")])
+    assert res.exit_code == 2 and "MgO" in res.output
+    res = runner.invoke(app, ["discriminate", "predict", str(tmp_path / "none.joblib"),
+                              str(new_csv)])
+    assert res.exit_code == 2 and "not found" in res.output
+    res = runner.invoke(app, ["discriminate", "evaluate", "--dataset", "ueki2018", "--model",
+                              "knn"])
+    assert res.exit_code == 2 and "knn" in res.output
+    res = runner.invoke(app, ["discriminate", "evaluate", "--data", str(train_csv)])
+    assert res.exit_code == 2 and "Class" in res.output
+    res = runner.invoke(app, ["discriminate", "evaluate", "--dataset", "ueki2018", "--data",
+                              str(train_csv)])
+    assert res.exit_code == 2
+    tiny = X.assign(Setting=y.to_numpy())
+    tiny = tiny[(tiny.Setting != "OP") | (np.cumsum(tiny.Setting == "OP") <= 3)]
+    tiny.to_csv(tmp_path / "tiny.csv", index_label="sample")
+    res = runner.invoke(app, ["discriminate", "evaluate", "--data", str(tmp_path / "tiny.csv"),
+                              "--label-column", "Setting", "--model", "svm"])
+    assert res.exit_code == 2 and "'OP' has 3 samples" in res.output
+
+
+def test_cli_evaluate_small(small, tmp_path):
+    X, y = small
+    csv = tmp_path / "d.csv"
+    X.assign(Class=y.to_numpy()).to_csv(csv, index_label="sample")
+    res = runner.invoke(app, ["discriminate", "evaluate", "--data", str(csv), "--model", "smr",
+                              "--folds", "3", "--out", str(tmp_path / "ev"), "--json"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    summ = json.loads(res.stdout)
+    s = summ["models"]["smr"]
+    assert 0.75 < s["accuracy"] <= 1 and set(s["recall"]) == set(d.SETTINGS)
+    assert len(s["confusion_matrix"]) == 8
+    for f in ("report.html", "smr_paths.png", "smr_confusion.csv", "spider_representative.png"):
+        assert (tmp_path / "ev" / f).exists(), f
