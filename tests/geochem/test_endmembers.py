@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
 from petroinfer.errors import InputError, ModelError
@@ -152,3 +154,21 @@ def test_ueki_majors_and_traces_smoke():
     # traces reported in ppm: the end-members' La must be of the order of the data (ppm), not 1e-4
     assert 0.1 < m.endmembers_["La"].max() < 1000
     np.testing.assert_allclose(m.proportions_.sum(axis=1), 1.0, atol=1e-9)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 50.0), min_size=3, max_size=3),
+    st.lists(st.floats(0.0, 5000.0), min_size=2, max_size=2),
+)
+def test_unit_conversion_property(majors, traces):
+    from petroinfer.geochem._tables import column_units, to_wtpct
+
+    df = pd.DataFrame([majors + traces], columns=["SiO2", "FeOT", "Na2O_pct", "La", "Rb_ppm"])
+    units = column_units(list(df.columns))
+    assert units == {"SiO2": "wt%", "FeOT": "wt%", "Na2O_pct": "wt%", "La": "ppm", "Rb_ppm": "ppm"}
+    wt = to_wtpct(df, units)
+    np.testing.assert_allclose(
+        wt[["La", "Rb_ppm"]].to_numpy() * 1e4, df[["La", "Rb_ppm"]].to_numpy()
+    )
+    np.testing.assert_allclose(wt[["SiO2", "FeOT", "Na2O_pct"]], df[["SiO2", "FeOT", "Na2O_pct"]])

@@ -89,3 +89,16 @@ def test_bad_input(truth):
         classic_isocon(bad, "P0", ["Zr"], id_column="sample_id")
     with pytest.raises(InputError, match="matches 0 columns"):
         classic_isocon(truth.data, "P0", ["Xx"], id_column="sample_id")
+
+
+def test_given_uncertainty_and_single_sample():
+    tr = make_alteration(10, noise=0.02, protolith_noise=0.01, random_state=2)
+    res = SparseIsocon(uncertainty=0.02, n_bootstrap=0).fit(tr.data, "P0", id_column="sample_id")
+    assert sorted(res.immobile) == sorted(tr.immobile)
+    assert res.hyperparameters["uncertainty"] == 0.02
+    # one altered sample: the classic isocon still works and the diagram can be drawn
+    one = tr.data.iloc[:2]
+    c = classic_isocon(one, "P0", tr.immobile, id_column="sample_id", n_bootstrap=0)
+    assert abs(float(c.mass_table()["mass_ratio"].iloc[0]) / tr.mass_ratio.iloc[0] - 1) < 0.05
+    ax = c.plot()
+    assert ax.get_xscale() == "log"
