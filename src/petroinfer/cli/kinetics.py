@@ -60,6 +60,9 @@ def fit(
     particles: Annotated[
         int | None, typer.Option("--particles", help="Particles (default: chosen, SD(ll) < 1).")
     ] = None,
+    evidence_draws: Annotated[
+        int, typer.Option("--evidence-draws", help="Importance draws per candidate law (IS²).")
+    ] = 256,
     time_column: TimeOpt = "time",
     seed: SeedOpt = 0,
     out: OutOpt = None,
@@ -76,6 +79,7 @@ def fit(
         n_particles=particles,
         n_draws=draws,
         n_chains=chains,
+        n_evidence=evidence_draws,
         n_tune=max(100, draws // 3),
         time=time_column,
         random_state=seed,

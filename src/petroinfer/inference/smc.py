@@ -288,13 +288,14 @@ def bootstrap_filter(
         if not np.isnan(yt).all():
             lg = np.asarray(obs_f(yt, x, t), dtype=float).reshape(b, n)
             m = logw + lg
-            mx = m.max(axis=1, keepdims=True)
-            if np.isnan(mx).any() or np.isnan(lg).any():
-                raise ModelError(f"obs_logpdf returned NaN at step {t}")
-            dead = ~np.isfinite(mx[:, 0])
-            if dead.any():
+            mx = m.max(axis=1, keepdims=True)  # NaN anywhere propagates into the max
+            dead = None
+            if not np.isfinite(mx).all():
+                if np.isnan(mx).any():
+                    raise ModelError(f"obs_logpdf returned NaN at step {t}")
                 # a filter whose particles are all impossible has likelihood estimate zero; keep
                 # its weights uniform so the run continues (its log-likelihood stays -inf)
+                dead = ~np.isfinite(mx[:, 0])
                 mx[dead] = 0.0
                 m[dead] = -log_n
             e = np.exp(m - mx)
@@ -302,7 +303,7 @@ def bootstrap_filter(
             inc = np.log(se) + mx[:, 0]
             logw = m - inc[:, None]
             w = e / se[:, None]
-            ll_inc[:, t] = np.where(dead, -np.inf, inc)
+            ll_inc[:, t] = inc if dead is None else np.where(dead, -np.inf, inc)
         elif t == 0 or resampled[:, t].any():
             w = np.exp(logw)
         ess_now = 1.0 / np.einsum("bn,bn->b", w, w)

@@ -64,22 +64,28 @@ def validate_series(
     d = np.diff(t)
     if (d == 0).any():
         i = int(np.flatnonzero(d == 0)[0]) + 1
-        raise InputError("duplicated time", column=time, row=data.index[i], value=t[i])
+        raise InputError("duplicated time", column=time, row=data.index[i], value=float(t[i]))
     if (d < 0).any():
         i = int(np.flatnonzero(d < 0)[0]) + 1
         raise InputError(
-            "times must increase monotonically", column=time, row=data.index[i], value=t[i]
+            "times must increase monotonically", column=time, row=data.index[i], value=float(t[i])
         )
     if t[0] < t0:
         raise InputError(
-            f"observation before the start time t0={t0}", column=time, row=data.index[0], value=t[0]
+            f"observation before the start time t0={t0}",
+            column=time,
+            row=data.index[0],
+            value=float(t[0]),
         )
     y = arr[:, 1:]
     neg = np.argwhere(y < 0)
     if neg.size:
         i, j = neg[0]
         raise InputError(
-            "negative concentration/amount", column=observed[j], row=data.index[i], value=y[i, j]
+            "negative concentration/amount",
+            column=observed[j],
+            row=data.index[i],
+            value=float(y[i, j]),
         )
     if n_params is not None and y.size < n_params + 3:
         raise InputError(

@@ -332,8 +332,17 @@ class ReactionNetwork:
         kk = self.rate_constants if k is None else np.asarray(k, dtype=float)
         y0 = self.initial_state if x0 is None else np.asarray(x0, dtype=float)
 
+        surf, expo, *_ = self._arrays()
+        N = self._arrays()[5]
+        eps = 1e-6 * max(float(np.sum(y0)), 1e-300)
+        plate = expo == 0
+
         def rhs(_t, x):
-            return self.drift(np.maximum(x, 0.0), kk)
+            xp = np.maximum(x, 0.0)
+            phi = self.rate_terms(xp)
+            if plate.any():  # continuous ramp instead of the on/off plate area (no chattering)
+                phi = np.where(plate, phi * np.minimum(1.0, xp[surf] / eps), phi)
+            return (phi * kk) @ N.T
 
         if t.size == 1:
             return pd.DataFrame([y0], columns=list(self.species_names)).assign(time=t)[

@@ -1,0 +1,232 @@
+"""Kinetics inversion acceptance tests (synthetic truth from the generator, fixed seeds)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from petroinfer.cli.main import app
+from petroinfer.errors import InputError, ModelError
+from petroinfer.kinetics import (
+    SURFACE_LAWS,
+    ReactionKineticsEM,
+    ReactionKineticsInversion,
+    SparseReactionSelection,
+    dissolution_precipitation,
+    simulate_observations,
+)
+
+K_TRUE = {"dissolution": 0.05, "precipitation": 0.2}
+
+
+@pytest.fixture(scope="module")
+def sphere_fit():
+    obs, truth = simulate_observations(n_obs=100, noise=0.03, random_state=5)
+    inv = ReactionKineticsInversion(
+        surface="sphere",
+        n_draws=200,
+        n_tune=60,
+        n_chains=4,
+        n_evidence=32,
+        n_trajectories=48,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return inv.fit(obs), obs, truth
+
+
+def test_rate_constants_recovered_within_10_percent_and_90_interval(sphere_fit):
+    res, _, _ = sphere_fit
+    rc = res.rate_constants
+    for name, k in K_TRUE.items():
+        assert abs(rc.loc[name, "mean"] / k - 1) < 0.10
+        assert rc.loc[name, "q05"] < k < rc.loc[name, "q95"], (name, rc.loc[name].to_dict())
+    assert res.posterior.sizes == {"chain": 4, "draw": 200}
+    assert res.diagnostics["max_r_hat"] < 1.1
+    assert 0.05 < res.diagnostics["acceptance_rate"] < 0.7
+
+
+def test_particle_loglik_sd_below_one_at_posterior_mean(sphere_fit):
+    res, _, _ = sphere_fit
+    assert res.diagnostics["loglik_sd_posterior_mean"] < 1.0
+    assert res.diagnostics["n_particles"] >= 32
+
+
+def test_hidden_solids_tracked_from_aqueous_data_only(sphere_fit):
+    res, _, truth = sphere_fit
+    hs = res.estimate
+    grid = hs["time"].values
+    for sp in ("A", "C"):
+        med = np.interp(truth["time"], grid, hs["hidden_median"].sel(species=sp).values)
+        lo = np.interp(truth["time"], grid, hs["hidden_q05"].sel(species=sp).values)
+        hi = np.interp(truth["time"], grid, hs["hidden_q95"].sel(species=sp).values)
+        assert np.max(np.abs(med - truth[sp])) < 0.05
+        inside = np.mean((truth[sp] >= lo - 0.01) & (truth[sp] <= hi + 0.01))
+        assert inside > 0.8
+    ax = res.plot()
+    assert len(ax) == 3
+
+
+@pytest.mark.slow
+def test_true_surface_law_selected_in_9_of_10_replicates():
+    laws = ["sphere", "cylinder", "plate", "volume", "sphere"] * 2
+    correct = 0
+    for i, law in enumerate(laws):
+        obs, _ = simulate_observations(
+            dissolution_precipitation(surface=law), n_obs=100, noise=0.05, random_state=200 + i
+        )
+        inv = ReactionKineticsInversion(
+            surface="auto", n_evidence=48, n_particles=32, random_state=i
+        )
+        table = inv.compare_surface_laws(obs)
+        assert set(table.index) == set(SURFACE_LAWS)
+        assert {"log_evidence_se", "aic", "bic"} <= set(table.columns)
+        assert (table["log_evidence_se"] < 1.0).all()
+        correct += table.index[0] == law
+    assert correct >= 9
+
+
+def test_sparse_selection_recovers_exact_terms_from_8_candidates():
+    obs, _ = simulate_observations(n_obs=150, noise=0.02, random_state=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = SparseReactionSelection(
+            n_lambdas=8, n_particles=200, n_trajectories=30, random_state=0
+        ).fit(obs)
+    assert res.estimate.sizes["term"] == 8
+    assert sorted(res.hyperparameters["selected_terms"]) == [
+        "dissolution[sphere]",
+        "precipitation[sphere]",
+    ]
+    k = dict(zip(res.estimate["term"].values, res.estimate["rate_constant"].values, strict=True))
+    assert abs(k["dissolution[sphere]"] / 0.05 - 1) < 0.1
+    assert abs(k["precipitation[sphere]"] / 0.2 - 1) < 0.1
+    path = res.criterion.to_dataframe()
+    assert len(path) == 8 and "bic" in path and path["n_terms"].max() >= 3
+
+
+def test_monte_carlo_em_moves_precipitation_constant_to_truth():
+    obs, truth = simulate_observations(n_obs=120, noise=0.02, random_state=3)
+    em = ReactionKineticsEM(
+        dissolution_precipitation(0.05, 0.5),
+        max_iter=8,
+        n_particles=150,
+        n_trajectories=20,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = em.fit(obs)
+    assert abs(float(res.estimate["k_precipitation"]) / 0.2 - 1) < 0.1
+    assert abs(float(res.estimate["sigma_B"]) / truth.attrs["noise_sd"]["B"] - 1) < 0.5
+    assert res.diagnostics["iterations"] >= 3
+
+
+def _bad(df, **kw):
+    inv = ReactionKineticsInversion(surface="sphere", n_draws=5, n_tune=0, **kw)
+    return inv.fit(df)
+
+
+def test_bad_input_errors_name_the_problem():
+    obs, _ = simulate_observations(n_obs=30, random_state=0)
+    d = obs.copy()
+    d.loc[5, "time"] = d.loc[3, "time"]
+    with pytest.raises(InputError, match=r"monoton.*row 5"):
+        _bad(d)
+    d = obs.copy()
+    d.loc[5, "time"] = d.loc[4, "time"]
+    with pytest.raises(InputError, match=r"duplicated time.*row 5"):
+        _bad(d)
+    d = obs.copy()
+    d.loc[7, "B"] = -0.2
+    with pytest.raises(InputError, match=r"negative.*column 'B', row 7, value -0.2"):
+        _bad(d)
+    with pytest.raises(InputError, match=r"not in the network.*column 'D'"):
+        _bad(obs.rename(columns={"B": "D"}), observed=("D",))
+    with pytest.raises(InputError, match="too few observations"):
+        _bad(obs.head(4))
+    with pytest.raises(ModelError, match="surface"):
+        ReactionKineticsInversion(surface="cube").fit(obs)
+    d = obs.copy()
+    d["B"] = d["B"].astype(object)
+    d.loc[2, "B"] = "n.d."
+    with pytest.raises(InputError, match=r"non-numeric.*row 2"):
+        _bad(d)
+
+
+def test_cli_simulate_then_fit(tmp_path):
+    import yaml
+
+    spec = {
+        "network": dissolution_precipitation().to_dict(),
+        "simulation": {"n_obs": 80, "noise": 0.03, "observed": ["B"]},
+    }
+    sp = tmp_path / "net.yaml"
+    sp.write_text(yaml.safe_dump(spec))
+    runner = CliRunner()
+    r = runner.invoke(
+        app, ["kinetics", "simulate", str(sp), "--out", str(tmp_path / "sim"), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["n_obs"] == 80
+    data = tmp_path / "sim" / "observations.csv"
+    assert (tmp_path / "sim" / "report.html").is_file()
+    r = runner.invoke(
+        app,
+        [
+            "kinetics",
+            "fit",
+            str(data),
+            "--network",
+            str(sp),
+            "--observed",
+            "B",
+            "--surface",
+            "sphere",
+            "--draws",
+            "60",
+            "--chains",
+            "2",
+            "--evidence-draws",
+            "32",
+            "--out",
+            str(tmp_path / "fit"),
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["surface_law"] == "sphere"
+    assert abs(summary["rate_constants"]["precipitation"]["mean"] / 0.2 - 1) < 0.2
+    for f in (
+        "rate_constants.csv",
+        "evidence_table.csv",
+        "hidden_states.csv",
+        "report.html",
+        "hidden_states.png",
+        "result.nc",
+    ):
+        assert (tmp_path / "fit" / f).is_file(), f
+
+
+def test_cli_bad_input_exit_code_2(tmp_path):
+    obs, _ = simulate_observations(n_obs=30, random_state=0)
+    obs.loc[4, "B"] = -1.0
+    f = tmp_path / "bad.csv"
+    obs.to_csv(f, index=False)
+    r = CliRunner().invoke(app, ["kinetics", "fit", str(f), "--observed", "B"])
+    assert r.exit_code == 2
+    assert "negative" in r.output and "row 4" in r.output
+    r = CliRunner().invoke(app, ["kinetics", "fit", str(f), "--observed", "Z"])
+    assert r.exit_code == 2 and "'Z'" in r.output
+    pd.DataFrame({"t": [0, 1]}).to_csv(f, index=False)
+    r = CliRunner().invoke(app, ["kinetics", "fit", str(f)])
+    assert r.exit_code == 2 and "time" in r.output
+    r = CliRunner().invoke(app, ["kinetics", "fit", str(tmp_path / "missing.csv")])
+    assert r.exit_code == 2
