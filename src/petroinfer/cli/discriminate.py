@@ -77,8 +77,16 @@ def _evaluate_one(name, X, y, folds, repeats, missing, seed, n_jobs, out, report
 
     est = d.TectonicDiscriminator(name, random_state=seed)
     t0 = time.perf_counter()
-    ev = d.evaluate_discrimination(est, X, y, n_splits=folds, n_repeats=repeats,
-                                   missing_fraction=missing, random_state=seed, n_jobs=n_jobs)
+    ev = d.evaluate_discrimination(
+        est,
+        X,
+        y,
+        n_splits=folds,
+        n_repeats=repeats,
+        missing_fraction=missing,
+        random_state=seed,
+        n_jobs=n_jobs,
+    )
     summary = ev.summary()
     summary["wall_seconds"] = round(time.perf_counter() - t0, 1)
     summary.pop("features", None)
@@ -94,8 +102,9 @@ def _evaluate_one(name, X, y, folds, repeats, missing, seed, n_jobs, out, report
     write_csv(ev.confusion(), out / f"{name}_confusion.csv")
     write_csv(ev.fold_scores, out / f"{name}_folds.csv", index=False)
     write_csv(ev.reliability(), out / f"{name}_reliability.csv", index=False)
-    oof = pd.DataFrame(ev.proba.mean(axis=0), index=X.index,
-                       columns=[f"P({c})" for c in ev.classes])
+    oof = pd.DataFrame(
+        ev.proba.mean(axis=0), index=X.index, columns=[f"P({c})" for c in ev.classes]
+    )
     oof.insert(0, "true", ev.y)
     write_csv(oof, out / f"{name}_oof_probabilities.csv")
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
@@ -109,7 +118,9 @@ def _evaluate_one(name, X, y, folds, repeats, missing, seed, n_jobs, out, report
         firstk = d.first_k_features(full, k=5)
         write_csv(firstk, out / "smr_first_features.csv")
         smr = full.pipeline_.named_steps["clf"]
-        summary["smr_features_per_class_full_fit"] = {str(k): v for k, v in smr.n_selected().items()}
+        summary["smr_features_per_class_full_fit"] = {
+            str(k): v for k, v in smr.n_selected().items()
+        }
         sec.table(firstk, caption="First 5 features entering the SMR path per class")
         fig = d.plot_smr_paths(full)
         fig.savefig(out / "smr_paths.png", dpi=110)
@@ -148,35 +159,53 @@ def evaluate(
     names = _models(model)
     out = out or Path("discriminate_evaluate")
     out.mkdir(parents=True, exist_ok=True)
-    report = Report("Tectonic-setting discrimination: evaluation", seed=seed,
-                    inputs=[str(data or dataset)])
+    report = Report(
+        "Tectonic-setting discrimination: evaluation", seed=seed, inputs=[str(data or dataset)]
+    )
     results, evals = {}, {}
     for name in names:
-        ev, summ = _evaluate_one(name, X, y, folds, repeats, missing_fraction, seed, n_jobs, out,
-                                 report)
+        ev, summ = _evaluate_one(
+            name, X, y, folds, repeats, missing_fraction, seed, n_jobs, out, report
+        )
         results[name], evals[name] = summ, ev
     best = max(results, key=lambda m: results[m]["accuracy"])
     reps = d.representative_compositions(X, y, evals[best].proba, classes=evals[best].classes)
     write_csv(reps, out / "representative_compositions.csv")
     try:
-        fig = d.plot_spider(reps, kind="confident" if "confident" in
-                            reps.index.get_level_values("kind") else "centre")
+        fig = d.plot_spider(
+            reps,
+            kind="confident" if "confident" in reps.index.get_level_values("kind") else "centre",
+        )
         fig.savefig(out / "spider_representative.png", dpi=110)
         report.section("Representative compositions").figure(
-            fig, caption=f"Primitive-mantle-normalised (Sun & McDonough 1989) geometric mean of the "
-            f"10 most confidently classified samples per setting ({best} out-of-fold)")
+            fig,
+            caption=f"Primitive-mantle-normalised (Sun & McDonough 1989) geometric mean of the "
+            f"10 most confidently classified samples per setting ({best} out-of-fold)",
+        )
     except (KeyError, ValueError):  # no trace elements in a user table
         pass
-    table = pd.DataFrame({m: {"accuracy": s["accuracy"], "balanced_accuracy":
-                              s["balanced_accuracy"], "log_loss": s["log_loss"],
-                              "accuracy_features_removed": s.get("accuracy_features_removed")}
-                          for m, s in results.items()}).T
+    table = pd.DataFrame(
+        {
+            m: {
+                "accuracy": s["accuracy"],
+                "balanced_accuracy": s["balanced_accuracy"],
+                "log_loss": s["log_loss"],
+                "accuracy_features_removed": s.get("accuracy_features_removed"),
+            }
+            for m, s in results.items()
+        }
+    ).T
     report.section("Overview").text(f"Best model by accuracy: {best}.").table(
-        table, caption="Nested CV summary per model")
+        table, caption="Nested CV summary per model"
+    )
     report.sections.insert(0, report.sections.pop())  # overview first
     report.save(out / "report.html")
-    emit({"best_model": best, "models": results, "out": str(out)}, json_out=json_out, out=out,
-         title="discriminate evaluate")
+    emit(
+        {"best_model": best, "models": results, "out": str(out)},
+        json_out=json_out,
+        out=out,
+        title="discriminate evaluate",
+    )
 
 
 @app.command()
@@ -205,17 +234,23 @@ def train(
     with atomic_path(save) as tmp:
         joblib.dump(est, tmp)
     summary: dict[str, Any] = {
-        "model": model, "saved": str(save), "n_samples": len(X), "features": est.features_,
-        "classes": [str(c) for c in est.classes_], "best_params": est.best_params_,
-        "ignored_columns": est.ignored_columns_, "fit_seconds": round(est.fit_time_, 1),
+        "model": model,
+        "saved": str(save),
+        "n_samples": len(X),
+        "features": est.features_,
+        "classes": [str(c) for c in est.classes_],
+        "best_params": est.best_params_,
+        "ignored_columns": est.ignored_columns_,
+        "fit_seconds": round(est.fit_time_, 1),
     }
     if model == "smr":
         summary["first_features"] = first_k_features(est, 5).apply(list, axis=1).to_dict()
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         rep = Report("Tectonic-setting discrimination: training", seed=seed)
-        rep.section("Fitted model").mapping({k: v for k, v in summary.items()
-                                             if k != "first_features"})
+        rep.section("Fitted model").mapping(
+            {k: v for k, v in summary.items() if k != "first_features"}
+        )
         if not est.cv_results_.empty:
             write_csv(est.cv_results_, out / "tuning.csv", index=False)
             rep.section("Inner CV").table(est.cv_results_)
@@ -227,7 +262,9 @@ def train(
 @guard
 def predict(
     model_path: Path = typer.Argument(..., help="Model written by `discriminate train --save`."),
-    table: Path = typer.Argument(..., help="Samples to classify (CSV/XLSX, any subset of features)."),
+    table: Path = typer.Argument(
+        ..., help="Samples to classify (CSV/XLSX, any subset of features)."
+    ),
     out: OutOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -254,8 +291,10 @@ def predict(
     write_csv(res, out / "predictions.csv")
     rep = Report("Tectonic-setting discrimination: prediction", inputs=[str(table)])
     sec = rep.section("Predictions")
-    sec.text(f"Model {est.model}; {len(res)} samples; features absent from the table: "
-             f"{[f for f in est.features_ if f not in X.columns] or 'none'}.")
+    sec.text(
+        f"Model {est.model}; {len(res)} samples; features absent from the table: "
+        f"{[f for f in est.features_ if f not in X.columns] or 'none'}."
+    )
     sec.table(res)
     rep.save(out / "report.html")
     summary = {
@@ -277,16 +316,19 @@ def demo_section(report: Report, out: Path) -> dict:
 
     sec = report.section("Tectonic-setting discrimination of basalts")
     if dataset_path("ueki2018_basalts") is None:
-        sec.text("The Ueki (2018) basalt file is not available locally; run "
-                 "`petroinfer datasets fetch ueki2018_basalts`.")
+        sec.text(
+            "The Ueki (2018) basalt file is not available locally; run "
+            "`petroinfer datasets fetch ueki2018_basalts`."
+        )
         return {"skipped": "ueki2018_basalts not available"}
     out.mkdir(parents=True, exist_ok=True)
     df = load_ueki2018_basalts()
     sub, _ = d.holdout_split(df.drop(columns="Class"), df["Class"], test_size=0.6, random_state=0)
     y = df.loc[sub.index, "Class"]
     est = d.TectonicDiscriminator("svm", param_grid={"C": [30.0], "gamma": [1.0]})
-    ev = d.evaluate_discrimination(est, sub, y, n_splits=3, missing_fraction=0.3, random_state=0,
-                                   n_jobs=2)
+    ev = d.evaluate_discrimination(
+        est, sub, y, n_splits=3, missing_fraction=0.3, random_state=0, n_jobs=2
+    )
     s = ev.summary()
     sec.text(
         f"RBF SVM on log-transformed, z-scored features (fitted inside each fold), 3-fold "
@@ -305,5 +347,9 @@ def demo_section(report: Report, out: Path) -> dict:
     fig.tight_layout()
     fig.savefig(out / "confusion_reliability.png", dpi=100)
     sec.figure(fig, caption="Demo: confusion matrix and reliability diagram")
-    return {"accuracy": s["accuracy"], "balanced_accuracy": s["balanced_accuracy"],
-            "accuracy_features_removed": s["accuracy_features_removed"], "n_samples": len(sub)}
+    return {
+        "accuracy": s["accuracy"],
+        "balanced_accuracy": s["balanced_accuracy"],
+        "accuracy_features_removed": s["accuracy_features_removed"],
+        "n_samples": len(sub),
+    }

@@ -61,7 +61,7 @@ MODELS: tuple[str, ...] = ("svm", "rf", "smr", "hgb")
 DEFAULT_GRIDS: dict[str, dict[str, list[Any]]] = {
     "svm": {"C": [10.0, 30.0, 100.0], "gamma": [0.5, 1.0, 2.0]},
     "rf": {"max_features": ["sqrt", 0.5]},
-    "hgb": {"learning_rate": [0.05, 0.1]},
+    "hgb": {"learning_rate": [0.1, 0.2]},
     "smr": {},
 }
 
@@ -75,16 +75,21 @@ def _clean_labels(y: Any, index: Any = None, classes: Any = None) -> np.ndarray:
     ys = pd.Series(np.asarray(y, dtype=object), index=index)
     blank = ys.isna() | (ys.astype(str).str.strip() == "")
     if blank.any():
-        raise InputError("missing label", column="label", row=ys.index[int(np.argmax(blank))],
-                         value=None)
+        raise InputError(
+            "missing label", column="label", row=ys.index[int(np.argmax(blank))], value=None
+        )
     labels = ys.astype(str).str.strip().to_numpy()
     if classes is not None:
         allowed = {str(c) for c in classes}
         bad = ~np.isin(labels, list(allowed))
         if bad.any():
             i = int(np.argmax(bad))
-            raise InputError(f"unknown label (expected one of {sorted(allowed)})", column="label",
-                             row=ys.index[i], value=labels[i])
+            raise InputError(
+                f"unknown label (expected one of {sorted(allowed)})",
+                column="label",
+                row=ys.index[i],
+                value=labels[i],
+            )
     return labels
 
 
@@ -97,7 +102,9 @@ def _check_class_counts(labels: np.ndarray, n_splits: int, what: str) -> None:
         i = int(np.argmax(small))
         raise InputError(
             f"class {cls[i]!r} has {counts[i]} samples, fewer than the {n_splits} folds of the "
-            f"{what}; remove the class or use fewer folds", column="label", value=str(cls[i]),
+            f"{what}; remove the class or use fewer folds",
+            column="label",
+            value=str(cls[i]),
         )
 
 
@@ -106,15 +113,20 @@ def _resolve_features(X: pd.DataFrame, features: Any) -> tuple[list[str], list[s
         feats = list(features)
         bad = [f for f in feats if feature_kind(f) is None]
         if bad:
-            raise InputError("unknown feature name (expected a major oxide, an element symbol or an "
-                             "isotope ratio such as Sr87Sr86)", column=bad[0])
+            raise InputError(
+                "unknown feature name (expected a major oxide, an element symbol or an "
+                "isotope ratio such as Sr87Sr86)",
+                column=bad[0],
+            )
         return feats, [c for c in X.columns if c not in feats]
     present = [f for f in UEKI_FEATURES if f in X.columns]
     if not present:
         present = [c for c in X.columns if feature_kind(str(c)) is not None]
     if not present:
-        raise InputError("no feature columns found (expected e.g. SiO2, La, Sr87Sr86)",
-                         value=list(map(str, X.columns[:8])))
+        raise InputError(
+            "no feature columns found (expected e.g. SiO2, La, Sr87Sr86)",
+            value=list(map(str, X.columns[:8])),
+        )
     return present, [c for c in X.columns if c not in present]
 
 
@@ -204,15 +216,28 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
         if self.model == "svm":
             return SVC(kernel="rbf", class_weight=self.class_weight, random_state=seed)
         if self.model == "rf":
-            return RandomForestClassifier(n_estimators=300, class_weight=self.class_weight,
-                                          random_state=seed, n_jobs=1)
+            return RandomForestClassifier(
+                n_estimators=300, class_weight=self.class_weight, random_state=seed, n_jobs=1
+            )
         if self.model == "hgb":
-            return HistGradientBoostingClassifier(max_iter=200, class_weight=self.class_weight,
-                                                  early_stopping=False, random_state=seed)
+            # early stopping on a 10 % validation split chooses the number of boosting rounds
+            return HistGradientBoostingClassifier(
+                max_iter=150,
+                max_leaf_nodes=15,
+                class_weight=self.class_weight,
+                early_stopping=True,
+                n_iter_no_change=10,
+                random_state=seed,
+            )
         if self.model == "smr":
-            return SparseMultinomialRegression(self.penalty, class_weight=self.class_weight,
-                                               n_alphas=20, max_iter=500, tol=1e-3,
-                                               random_state=seed)
+            return SparseMultinomialRegression(
+                self.penalty,
+                class_weight=self.class_weight,
+                n_alphas=20,
+                max_iter=500,
+                tol=1e-3,
+                random_state=seed,
+            )
         raise ModelError(f"model must be one of {MODELS}, got {self.model!r}")
 
     def _grid(self, n_out: int) -> dict[str, list[Any]]:
@@ -233,8 +258,9 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
         if self.model not in MODELS:
             raise ModelError(f"model must be one of {MODELS}, got {self.model!r}")
         if not isinstance(X, pd.DataFrame):
-            raise InputError("X must be a pandas DataFrame with named feature columns",
-                             value=type(X).__name__)
+            raise InputError(
+                "X must be a pandas DataFrame with named feature columns", value=type(X).__name__
+            )
         if len(y) != len(X):
             raise InputError("X and y have different numbers of rows", value=(len(X), len(y)))
         labels = _clean_labels(y, X.index, self.classes)
@@ -243,37 +269,57 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
         F = check_discrimination_table(X, self.features_)
         allnan = F.isna().all(axis=0)
         if allnan.any():
-            raise InputError("feature column has no values in the training data",
-                             column=str(allnan.index[int(np.argmax(allnan.to_numpy()))]))
+            raise InputError(
+                "feature column has no values in the training data",
+                column=str(allnan.index[int(np.argmax(allnan.to_numpy()))]),
+            )
         _check_class_counts(labels, self.inner_cv, "inner (tuning) cross-validation")
         seed = _seed(self.random_state)
-        prep = GeochemPreprocessor(self.features_, abundance=self.abundance, isotopes=self.isotopes,
-                                   impute=self.model != "hgb", expand=self.expand)
+        prep = GeochemPreprocessor(
+            self.features_,
+            abundance=self.abundance,
+            isotopes=self.isotopes,
+            impute=self.model != "hgb",
+            expand=self.expand,
+        )
         pipe = Pipeline([("prep", prep), ("clf", self._classifier(seed))])
         prep._blocks()
         grid = self._grid(len(prep.get_feature_names_out()))
         n_cand = int(np.prod([len(v) for v in grid.values()])) if grid else 1
         if n_cand > 1:
             search = GridSearchCV(
-                pipe, grid, scoring=self.scoring, refit=False, n_jobs=self.n_jobs,
+                pipe,
+                grid,
+                scoring=self.scoring,
+                refit=False,
+                n_jobs=self.n_jobs,
                 cv=StratifiedKFold(self.inner_cv, shuffle=True, random_state=seed),
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DataQualityWarning)
                 search.fit(F, labels)
             self.best_params_ = {k.removeprefix("clf__"): v for k, v in search.best_params_.items()}
-            keep = [c for c in search.cv_results_ if c.startswith(("param_", "mean_test", "std_test",
-                                                                   "rank_test"))]
+            keep = [
+                c
+                for c in search.cv_results_
+                if c.startswith(("param_", "mean_test", "std_test", "rank_test"))
+            ]
             self.cv_results_ = pd.DataFrame({k: search.cv_results_[k] for k in keep})
         else:
             self.best_params_ = {k.removeprefix("clf__"): v[0] for k, v in grid.items()}
             self.cv_results_ = pd.DataFrame()
         final = clone(pipe).set_params(**{f"clf__{k}": v for k, v in self.best_params_.items()})
         if self.model == "svm":
-            # Platt scaling fitted on internal folds (replaces the deprecated SVC(probability=True))
-            final.set_params(clf=CalibratedClassifierCV(
-                final.named_steps["clf"], method="sigmoid", ensemble=False,
-                cv=StratifiedKFold(self.inner_cv, shuffle=True, random_state=seed)))
+            # temperature scaling of the decision values on internal folds (replaces the deprecated
+            # SVC(probability=True); Guo et al. 2017)
+            final.set_params(
+                clf=CalibratedClassifierCV(
+                    final.named_steps["clf"],
+                    method="temperature",
+                    ensemble=False,
+                    cv=StratifiedKFold(self.inner_cv, shuffle=True, random_state=seed),
+                )
+            )
         final.fit(F, labels)
         self.pipeline_ = final
         self.classes_ = final.classes_
@@ -317,7 +363,8 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
         far = ~(pval >= self.ood_threshold_)
         out["out_of_domain"] = too_many | far
         out["ood_reason"] = np.where(
-            too_many, f"more than {self.max_missing:.0%} of features missing",
+            too_many,
+            f"more than {self.max_missing:.0%} of features missing",
             np.where(far, "far from all training settings (Mahalanobis)", ""),
         )
         return out
@@ -377,20 +424,30 @@ class DiscriminationEvaluation:
         rec = np.mean([recall_score(self.y, self._pred(p), **kw) for p in self.proba], axis=0)
         pre = np.mean([precision_score(self.y, self._pred(p), **kw) for p in self.proba], axis=0)
         sup = [int((self.y == c).sum()) for c in self.classes]
-        return pd.DataFrame({"recall": rec, "precision": pre, "support": sup},
-                            index=pd.Index(self.classes, name="class"))
+        return pd.DataFrame(
+            {"recall": rec, "precision": pre, "support": sup},
+            index=pd.Index(self.classes, name="class"),
+        )
 
     def confusion(self) -> pd.DataFrame:
         """Confusion matrix (rows: true, columns: predicted), summed over repeats / n_repeats."""
-        cm = np.mean([confusion_matrix(self.y, self._pred(p), labels=self.classes)
-                      for p in self.proba], axis=0)
-        return pd.DataFrame(cm, index=pd.Index(self.classes, name="true"),
-                            columns=pd.Index(self.classes, name="predicted"))
+        cm = np.mean(
+            [confusion_matrix(self.y, self._pred(p), labels=self.classes) for p in self.proba],
+            axis=0,
+        )
+        return pd.DataFrame(
+            cm,
+            index=pd.Index(self.classes, name="true"),
+            columns=pd.Index(self.classes, name="predicted"),
+        )
 
     @property
     def log_loss(self) -> float:
-        return float(np.mean([log_loss(self.y, np.clip(p, 1e-15, 1), labels=self.classes)
-                              for p in self.proba]))
+        return float(
+            np.mean(
+                [log_loss(self.y, np.clip(p, 1e-15, 1), labels=self.classes) for p in self.proba]
+            )
+        )
 
     def reliability(self, n_bins: int = 10) -> pd.DataFrame:
         """Top-label reliability table: mean confidence vs accuracy per confidence bin."""
@@ -402,16 +459,23 @@ class DiscriminationEvaluation:
         for k in range(n_bins):
             m = b == k
             if m.any():
-                rows.append({"bin_low": edges[k], "bin_high": edges[k + 1], "count": int(m.sum()),
-                             "confidence": float(conf[m].mean()),
-                             "accuracy": float(correct[m].mean())})
+                rows.append(
+                    {
+                        "bin_low": edges[k],
+                        "bin_high": edges[k + 1],
+                        "count": int(m.sum()),
+                        "confidence": float(conf[m].mean()),
+                        "accuracy": float(correct[m].mean()),
+                    }
+                )
         return pd.DataFrame(rows)
 
     @property
     def expected_calibration_error(self) -> float:
         rel = self.reliability()
-        return float((rel["count"] * (rel["confidence"] - rel["accuracy"]).abs()).sum()
-                     / rel["count"].sum())
+        return float(
+            (rel["count"] * (rel["confidence"] - rel["accuracy"]).abs()).sum() / rel["count"].sum()
+        )
 
     def summary(self) -> dict[str, Any]:
         """Plain-dict summary (what ``petroinfer discriminate evaluate --json`` prints)."""
@@ -420,8 +484,9 @@ class DiscriminationEvaluation:
         out = {
             "model": self.model,
             "accuracy": round(self.accuracy, 4),
-            "accuracy_sd_over_repeats": round(float(acc_r.std(ddof=1)) if len(acc_r) > 1 else 0.0,
-                                              4),
+            "accuracy_sd_over_repeats": round(
+                float(acc_r.std(ddof=1)) if len(acc_r) > 1 else 0.0, 4
+            ),
             "accuracy_sd_over_folds": round(float(self.fold_scores["accuracy"].std(ddof=1)), 4),
             "balanced_accuracy": round(self.balanced_accuracy, 4),
             "log_loss": round(self.log_loss, 4),
@@ -437,8 +502,9 @@ class DiscriminationEvaluation:
             out["accuracy_features_removed"] = round(self.masked_accuracy, 4)
             out["accuracy_drop_features_removed"] = round(self.accuracy - self.masked_accuracy, 4)
         if "n_selected" in self.fold_scores:
-            out["smr_features_per_class_mean"] = round(float(self.fold_scores["n_selected"].mean()),
-                                                       1)
+            out["smr_features_per_class_mean"] = round(
+                float(self.fold_scores["n_selected"].mean()), 1
+            )
         return out
 
     def plot_confusion(self, ax: Any = None) -> Any:
@@ -454,8 +520,15 @@ class DiscriminationEvaluation:
         ax.set_yticks(range(k), self.classes)
         for i in range(k):
             for j in range(k):
-                ax.text(j, i, f"{norm[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                        color="white" if norm[i, j] > 0.6 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{norm[i, j]:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if norm[i, j] > 0.6 else "black",
+                )
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         ax.set_title(f"{self.model}: row-normalised confusion")
@@ -480,7 +553,7 @@ class DiscriminationEvaluation:
 def _mask_features(F: pd.DataFrame, fraction: float, rng: np.random.Generator) -> pd.DataFrame:
     """Remove ``round(fraction * p)`` randomly chosen features from each row (set to NaN)."""
     n, p = F.shape
-    k = int(round(fraction * p))
+    k = round(fraction * p)
     if k == 0:
         return F
     order = np.argsort(rng.random((n, p)), axis=1)[:, :k]
@@ -500,9 +573,15 @@ def _run_fold(est, F, labels, tr, te, fraction, seed, r, f):
     if fraction > 0:
         rng = np.random.default_rng([seed, r, f])
         proba_m = model.predict_proba(_mask_features(F.iloc[te], fraction, rng))
-    row = {"repeat": r, "fold": f, "fit_seconds": fit_s,
-           "params": ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                               for k, v in model.best_params_.items())}
+    row = {
+        "repeat": r,
+        "fold": f,
+        "fit_seconds": fit_s,
+        "params": ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in model.best_params_.items()
+        ),
+    }
     clf = model.pipeline_.named_steps["clf"]
     if isinstance(clf, SparseMultinomialRegression):
         row["n_selected"] = float(np.mean(list(clf.n_selected().values())))
@@ -554,7 +633,8 @@ def evaluate_discrimination(
     if min_train < estimator.inner_cv:
         raise InputError(
             f"class {cls[np.argmin(counts)]!r} has too few samples ({counts.min()}) for "
-            f"{n_splits} outer x {estimator.inner_cv} inner folds", column="label",
+            f"{n_splits} outer x {estimator.inner_cv} inner folds",
+            column="label",
         )
     seed = _seed(random_state)
     est = clone(estimator).set_params(features=feats)
@@ -582,12 +662,22 @@ def evaluate_discrimination(
         if pm is not None:
             row["accuracy_features_removed"] = accuracy_score(yt, cls_fold[np.argmax(pm, axis=1)])
         rows.append(row)
-    settings = {"n_splits": n_splits, "n_repeats": n_repeats, "seed": seed,
-                "missing_fraction": missing_fraction, "n_samples": len(F),
-                "features": feats}
+    settings = {
+        "n_splits": n_splits,
+        "n_repeats": n_repeats,
+        "seed": seed,
+        "missing_fraction": missing_fraction,
+        "n_samples": len(F),
+        "features": feats,
+    }
     return DiscriminationEvaluation(
-        model=estimator.model, classes=classes, y=labels, proba=proba, proba_masked=proba_m,
-        fold_scores=pd.DataFrame(rows), settings=settings,
+        model=estimator.model,
+        classes=classes,
+        y=labels,
+        proba=proba,
+        proba_masked=proba_m,
+        fold_scores=pd.DataFrame(rows),
+        settings=settings,
     )
 
 
@@ -622,8 +712,9 @@ def plot_smr_paths(est: TectonicDiscriminator, n_label: int = 4) -> Any:
     K = len(smr.classes_)
     ncol = 4
     nrow = int(np.ceil(K / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), sharex=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), sharex=True, squeeze=False
+    )
     la = np.log10(smr.alphas_)
     for k, c in enumerate(smr.classes_):
         ax = axes.flat[k]
@@ -644,7 +735,11 @@ def plot_smr_paths(est: TectonicDiscriminator, n_label: int = 4) -> Any:
 
 
 def permutation_importance_table(
-    est: TectonicDiscriminator, X: pd.DataFrame, y: Any, *, n_repeats: int = 5,
+    est: TectonicDiscriminator,
+    X: pd.DataFrame,
+    y: Any,
+    *,
+    n_repeats: int = 5,
     random_state: RandomState = 0,
 ) -> pd.DataFrame:
     """Permutation importance (drop in accuracy when one raw feature column is shuffled) on ``X, y``,
@@ -654,25 +749,48 @@ def permutation_importance_table(
 
     F = check_discrimination_table(X, est.features_)
     labels = _clean_labels(y, X.index, est.classes)
-    res = permutation_importance(est, F, labels, n_repeats=n_repeats,
-                                 random_state=_seed(random_state), scoring="accuracy")
-    return pd.DataFrame({"importance_mean": res.importances_mean,
-                         "importance_sd": res.importances_std},
-                        index=pd.Index(est.features_, name="feature")).sort_values(
-        "importance_mean", ascending=False)
+    res = permutation_importance(
+        est, F, labels, n_repeats=n_repeats, random_state=_seed(random_state), scoring="accuracy"
+    )
+    return pd.DataFrame(
+        {"importance_mean": res.importances_mean, "importance_sd": res.importances_std},
+        index=pd.Index(est.features_, name="feature"),
+    ).sort_values("importance_mean", ascending=False)
 
 
 #: Spider-diagram order (decreasing incompatibility, Sun & McDonough 1989) of the available elements.
 SPIDER_ORDER: tuple[str, ...] = (
-    "Rb", "Ba", "Th", "Nb", "Ta", "K", "La", "Ce", "Sr", "Nd", "Zr", "Hf", "Sm", "Ti", "Gd", "Y",
-    "Yb", "Lu",
+    "Rb",
+    "Ba",
+    "Th",
+    "Nb",
+    "Ta",
+    "K",
+    "La",
+    "Ce",
+    "Sr",
+    "Nd",
+    "Zr",
+    "Hf",
+    "Sm",
+    "Ti",
+    "Gd",
+    "Y",
+    "Yb",
+    "Lu",
 )
-_OXIDE_TO_ELEMENT = {"TiO2": ("Ti", 47.867 / (47.867 + 2 * 15.999)),
-                     "K2O": ("K", 2 * 39.098 / (2 * 39.098 + 15.999))}
+_OXIDE_TO_ELEMENT = {
+    "TiO2": ("Ti", 47.867 / (47.867 + 2 * 15.999)),
+    "K2O": ("K", 2 * 39.098 / (2 * 39.098 + 15.999)),
+}
 
 
 def representative_compositions(
-    X: pd.DataFrame, y: Any, proba: np.ndarray | None = None, classes: Any = None, n_top: int = 10,
+    X: pd.DataFrame,
+    y: Any,
+    proba: np.ndarray | None = None,
+    classes: Any = None,
+    n_top: int = 10,
 ) -> pd.DataFrame:
     """Per-setting representative compositions (ppm) for spider diagrams.
 
@@ -710,8 +828,9 @@ def representative_compositions(
                 warnings.simplefilter("ignore", RuntimeWarning)
                 rows.append(np.exp(np.nanmean(L[top], axis=0)))
             index.append((str(c), "confident"))
-    return pd.DataFrame(rows, columns=cols,
-                        index=pd.MultiIndex.from_tuples(index, names=["class", "kind"]))
+    return pd.DataFrame(
+        rows, columns=cols, index=pd.MultiIndex.from_tuples(index, names=["class", "kind"])
+    )
 
 
 def plot_spider(reps: pd.DataFrame, reference: str = "PM_SM89", kind: str = "centre") -> Any:
@@ -741,5 +860,6 @@ def plot_spider(reps: pd.DataFrame, reference: str = "PM_SM89", kind: str = "cen
 def holdout_split(X: pd.DataFrame, y: Any, test_size: float = 0.25, random_state: RandomState = 0):
     """Stratified train/test split used for permutation importance (fixed seed)."""
     labels = _clean_labels(y, X.index)
-    return train_test_split(X, labels, test_size=test_size, stratify=labels,
-                            random_state=_seed(random_state))
+    return train_test_split(
+        X, labels, test_size=test_size, stratify=labels, random_state=_seed(random_state)
+    )

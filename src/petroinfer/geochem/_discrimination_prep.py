@@ -36,11 +36,30 @@ __all__ = [
 MAJOR_OXIDES: tuple[str, ...] = ("SiO2", "TiO2", "Al2O3", "Fe2O3", "MgO", "CaO", "Na2O", "K2O")
 #: The 5 isotope ratios (not parts of the composition).
 ISOTOPE_RATIOS: tuple[str, ...] = (
-    "Sr87Sr86", "Nd143Nd144", "Pb206Pb204", "Pb207Pb204", "Pb208Pb204"
+    "Sr87Sr86",
+    "Nd143Nd144",
+    "Pb206Pb204",
+    "Pb207Pb204",
+    "Pb208Pb204",
 )
 #: The 16 trace elements (ppm).
 TRACE_ELEMENTS: tuple[str, ...] = (
-    "La", "Ce", "Nd", "Sm", "Gd", "Yb", "Lu", "Ba", "Hf", "Nb", "Rb", "Sr", "Ta", "Th", "Y", "Zr"
+    "La",
+    "Ce",
+    "Nd",
+    "Sm",
+    "Gd",
+    "Yb",
+    "Lu",
+    "Ba",
+    "Hf",
+    "Nb",
+    "Rb",
+    "Sr",
+    "Ta",
+    "Th",
+    "Y",
+    "Zr",
 )
 #: The 29 features in the column order of the published table.
 UEKI_FEATURES: tuple[str, ...] = MAJOR_OXIDES + ISOTOPE_RATIOS + TRACE_ELEMENTS
@@ -95,8 +114,9 @@ def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataF
     Missing cells (NaN) are allowed: they are imputed or handled natively downstream and reported.
     """
     if not isinstance(X, pd.DataFrame):
-        raise InputError("expected a pandas DataFrame with named feature columns",
-                         value=type(X).__name__)
+        raise InputError(
+            "expected a pandas DataFrame with named feature columns", value=type(X).__name__
+        )
     out = {}
     for col in features:
         if col not in X.columns:
@@ -110,20 +130,27 @@ def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataF
         bad = num.isna() & s.notna() & (s.astype(str).str.strip() != "")
         if bad.any():
             i = int(np.argmax(bad.to_numpy()))
-            raise InputError("non-numeric value in a feature column", column=col,
-                             row=X.index[i], value=s.iloc[i])
+            raise InputError(
+                "non-numeric value in a feature column", column=col, row=X.index[i], value=s.iloc[i]
+            )
         out[col] = num.to_numpy(dtype=float, na_value=np.nan)
     F = pd.DataFrame(out, index=X.index)
     arr = F.to_numpy()
     nonpos = np.isfinite(arr) & (arr <= 0)
     if nonpos.any():
         i, j = np.argwhere(nonpos)[0]
-        raise InputError("zero or negative value where a logarithm is taken (use NaN for missing)",
-                         column=features[j], row=F.index[i], value=float(arr[i, j]))
+        raise InputError(
+            "zero or negative value where a logarithm is taken (use NaN for missing)",
+            column=features[j],
+            row=F.index[i],
+            value=float(arr[i, j]),
+        )
     inf = np.isinf(arr)
     if inf.any():
         i, j = np.argwhere(inf)[0]
-        raise InputError("infinite value", column=features[j], row=F.index[i], value=float(arr[i, j]))
+        raise InputError(
+            "infinite value", column=features[j], row=F.index[i], value=float(arr[i, j])
+        )
     for j, col in enumerate(features):
         kind = feature_kind(col)
         v = arr[:, j]
@@ -131,7 +158,9 @@ def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataF
             i = int(np.nanargmax(v))
             raise InputError(
                 "major oxide above 100: majors must be in wt% (they look like ppm)",
-                column=col, row=F.index[i], value=float(v[i]),
+                column=col,
+                row=F.index[i],
+                value=float(v[i]),
             )
         if kind == "isotope" and col in _ISOTOPE_RANGES:
             lo, hi = _ISOTOPE_RANGES[col]
@@ -140,7 +169,10 @@ def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataF
                 i = int(np.argmax(out_rng))
                 raise InputError(
                     f"isotope ratio outside the natural range {lo}–{hi} (give the ratio itself, "
-                    "not epsilon or delta units)", column=col, row=F.index[i], value=float(v[i]),
+                    "not epsilon or delta units)",
+                    column=col,
+                    row=F.index[i],
+                    value=float(v[i]),
                 )
     traces = [j for j, c in enumerate(features) if feature_kind(c) == "trace"]
     majors = [j for j, c in enumerate(features) if feature_kind(c) == "major"]
@@ -152,7 +184,8 @@ def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataF
             if np.isfinite(m) and m < 0.05 and features[j] not in ("Lu", "Ta", "Tb", "Tm", "Ho"):
                 raise InputError(
                     "trace element median below 0.05: traces must be in ppm (they look like wt%)",
-                    column=features[j], value=float(m),
+                    column=features[j],
+                    value=float(m),
                 )
     return F
 
@@ -204,7 +237,7 @@ class ClassGaussianImputer(TransformerMixin, BaseEstimator):
             mu, sd = _nan_mean_std(Zc)
             self.means_[c] = mu
             if np.isfinite(Zc).all() and len(Zc) > 1:
-                S, s = ledoit_wolf(Zc)
+                S, _ = ledoit_wolf(Zc)
                 if self.shrinkage is not None:
                     S0 = np.cov(Zc, rowvar=False)
                     mu_t = np.trace(S0) / p
@@ -278,8 +311,9 @@ class ClassGaussianImputer(TransformerMixin, BaseEstimator):
             o = np.nonzero(~miss)[0]
             if len(o) == 0:
                 continue
-            d2 = np.stack([self._class_terms(Z[np.ix_(rows, o)], o, c)[2]
-                           for c in range(len(self.classes_))])
+            d2 = np.stack(
+                [self._class_terms(Z[np.ix_(rows, o)], o, c)[2] for c in range(len(self.classes_))]
+            )
             d2min[rows] = d2.min(axis=0)
             pval[rows] = stats.chi2.sf(d2min[rows], df=len(o))
         return d2min, pval
@@ -336,10 +370,13 @@ class GeochemPreprocessor(TransformerMixin, BaseEstimator):
         kinds = [feature_kind(f) for f in feats]
         unknown = [f for f, k in zip(feats, kinds, strict=True) if k is None]
         if unknown:
-            raise InputError("feature names must be major oxides, element symbols or isotope ratios",
-                             column=unknown[0])
-        self.abundance_idx_ = np.array([i for i, k in enumerate(kinds) if k in ("major", "trace")],
-                                       dtype=int)
+            raise InputError(
+                "feature names must be major oxides, element symbols or isotope ratios",
+                column=unknown[0],
+            )
+        self.abundance_idx_ = np.array(
+            [i for i, k in enumerate(kinds) if k in ("major", "trace")], dtype=int
+        )
         self.isotope_idx_ = np.array([i for i, k in enumerate(kinds) if k == "isotope"], dtype=int)
         self.major_mask_ = np.array([kinds[i] == "major" for i in self.abundance_idx_], dtype=bool)
 
@@ -348,8 +385,10 @@ class GeochemPreprocessor(TransformerMixin, BaseEstimator):
             X = check_discrimination_table(X, list(self.features))
         A = np.asarray(X, float)
         if A.ndim != 2 or A.shape[1] != len(self.features):
-            raise InputError(f"expected {len(self.features)} feature columns",
-                             value=A.shape[1] if A.ndim == 2 else A.shape)
+            raise InputError(
+                f"expected {len(self.features)} feature columns",
+                value=A.shape[1] if A.ndim == 2 else A.shape,
+            )
         return A
 
     def _base(self, A: np.ndarray, fitting: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -376,15 +415,19 @@ class GeochemPreprocessor(TransformerMixin, BaseEstimator):
                 lam = []
                 for j in range(ab.shape[1]):
                     v = ab[:, j][np.isfinite(ab[:, j])]
-                    lam.append(stats.boxcox_normmax(v / np.median(v), method="mle")
-                               if len(v) > 2 else 0.0)
+                    lam.append(
+                        stats.boxcox_normmax(v / np.median(v), method="mle") if len(v) > 2 else 0.0
+                    )
                 self.boxcox_lambdas_ = np.array(lam)
                 self.boxcox_scale_ = np.array([np.nanmedian(ab[:, j]) for j in range(ab.shape[1])])
             lam = self.boxcox_lambdas_
             x = ab / self.boxcox_scale_
             with np.errstate(divide="ignore", invalid="ignore"):
-                T = np.where(np.abs(lam) < 1e-8, np.log(x), (x**lam - 1.0) / np.where(
-                    np.abs(lam) < 1e-8, 1.0, lam))
+                T = np.where(
+                    np.abs(lam) < 1e-8,
+                    np.log(x),
+                    (x**lam - 1.0) / np.where(np.abs(lam) < 1e-8, 1.0, lam),
+                )
         else:
             raise ModelError(f"abundance must be 'log', 'clr' or 'boxcox', got {self.abundance!r}")
         iso = A[:, self.isotope_idx_]
@@ -435,8 +478,9 @@ class GeochemPreprocessor(TransformerMixin, BaseEstimator):
         nab = len(self.abundance_idx_)
         back = Z[:, :nab] * self.scale_[:nab] + self.mean_[:nab]
         if self.abundance == "clr":
-            return np.where(np.isfinite(logab), logab, back + np.nanmean(logab - back, axis=1,
-                                                                          keepdims=True))
+            return np.where(
+                np.isfinite(logab), logab, back + np.nanmean(logab - back, axis=1, keepdims=True)
+            )
         return np.where(np.isfinite(logab), logab, back)
 
     def transform(self, X: Any) -> np.ndarray:
@@ -449,7 +493,7 @@ class GeochemPreprocessor(TransformerMixin, BaseEstimator):
         if self.expand:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                E = (self._expansion(self._log_abundances(Z, logab)) - self.expand_mean_)
+                E = self._expansion(self._log_abundances(Z, logab)) - self.expand_mean_
             Z = np.hstack([Z, E / self.expand_scale_])
         return Z
 

@@ -83,7 +83,9 @@ def _fista(
             b_new = Vb - step * gb
             DW, Db = W_new - Vw, b_new - Vb
             f_new = _loss_grad_value(X, Y, w, W_new, b_new)
-            quad = fV + np.sum(gW * DW) + np.sum(gb * Db) + 0.5 * L * (np.sum(DW**2) + np.sum(Db**2))
+            quad = (
+                fV + np.sum(gW * DW) + np.sum(gb * Db) + 0.5 * L * (np.sum(DW**2) + np.sum(Db**2))
+            )
             if f_new <= quad + 1e-12 * abs(fV) or L >= L_max:
                 break
             L = min(2.0 * L, L_max)
@@ -205,7 +207,13 @@ def multinomial_lasso_path(
     for k, a in enumerate(alphas):
         W, b, it, ok, L = _fista(X, Y, w, float(a), penalty, W, b, L, L_max, max_iter, tol)
         coefs[k], inters[k], iters[k], conv[k] = W, b, it, ok
-    return {"alphas": alphas, "coef": coefs, "intercept": inters, "n_iter": iters, "converged": conv}
+    return {
+        "alphas": alphas,
+        "coef": coefs,
+        "intercept": inters,
+        "n_iter": iters,
+        "converged": conv,
+    }
 
 
 class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
@@ -302,7 +310,12 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         kw = dict(penalty=self.penalty, max_iter=self.max_iter, tol=self.tol)
         full = multinomial_lasso_path(
-            X, Y, n_alphas=self.n_alphas, alpha_min_ratio=self.alpha_min_ratio, sample_weight=w, **kw
+            X,
+            Y,
+            n_alphas=self.n_alphas,
+            alpha_min_ratio=self.alpha_min_ratio,
+            sample_weight=w,
+            **kw,
         )
         self.alphas_ = full["alphas"]
         self.coef_path_ = full["coef"]
@@ -337,7 +350,9 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         dev = np.empty((n_splits, len(self.alphas_)))
         acc = np.empty_like(dev)
         for f, (tr, te) in enumerate(skf.split(X, y_idx)):
-            path = multinomial_lasso_path(X[tr], Y[tr], alphas=self.alphas_, sample_weight=w[tr], **kw)
+            path = multinomial_lasso_path(
+                X[tr], Y[tr], alphas=self.alphas_, sample_weight=w[tr], **kw
+            )
             eta = np.einsum("np,mpk->mnk", X[te], path["coef"]) + path["intercept"][:, None, :]
             logp = eta - logsumexp(eta, axis=2, keepdims=True)
             wt = w[te] / w[te].sum()
