@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
+from typer.testing import CliRunner
 
+from petroinfer.cli.main import app
 from petroinfer.errors import InputError, ModelError
 from petroinfer.geochem import EndmemberNMF
 from petroinfer.geochem.synthetic import endmember_compositions, make_endmember_mixtures
@@ -172,3 +176,62 @@ def test_unit_conversion_property(majors, traces):
         wt[["La", "Rb_ppm"]].to_numpy() * 1e4, df[["La", "Rb_ppm"]].to_numpy()
     )
     np.testing.assert_allclose(wt[["SiO2", "FeOT", "Na2O_pct"]], df[["SiO2", "FeOT", "Na2O_pct"]])
+
+
+# --------------------------------------------------------------------------- CLI
+runner = CliRunner()
+
+
+def test_endmembers_and_cluster_cli(tmp_path):
+    mix = make_endmember_mixtures(60, random_state=0)
+    f = tmp_path / "mix.csv"
+    mix.data.to_csv(f)
+    out = tmp_path / "em"
+    r = runner.invoke(
+        app,
+        [
+            "endmembers",
+            str(f),
+            "--k",
+            "3",
+            "--restarts",
+            "3",
+            "--bootstrap",
+            "0",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["n_endmembers"] == 3
+    assert (out / "endmembers.csv").exists() and (out / "k_selection.png").exists()
+    r = runner.invoke(
+        app,
+        [
+            "cluster",
+            str(f),
+            "--k",
+            "3",
+            "--scaling",
+            "whiten",
+            "--out",
+            str(tmp_path / "cl"),
+            "--proportions",
+            str(out / "proportions.csv"),
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    summ = json.loads(r.stdout)
+    assert summ["n_clusters"] == 3
+    assert set(summ["cluster_dominant_endmember"].values()) <= {"EM1", "EM2", "EM3"}
+    assert (tmp_path / "cl" / "cluster_endmembers.csv").exists()
+    bad = mix.data.copy()
+    bad.iloc[5, 1] = -2.0
+    bad.to_csv(f)
+    r = runner.invoke(app, ["endmembers", str(f), "--k", "2"])
+    assert r.exit_code == 2 and "TiO2" in r.output and "negative" in r.output
+    r = runner.invoke(app, ["endmembers", str(f), "--loss", "l1"])
+    assert r.exit_code == 2
+    assert np.isfinite(mix.data.to_numpy()).all()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from petroinfer.cli.main import app
 from petroinfer.errors import DataQualityWarning, InputError
 from petroinfer.geochem import SparseIsocon, classic_isocon
 from petroinfer.geochem.synthetic import make_alteration
@@ -102,3 +105,36 @@ def test_given_uncertainty_and_single_sample():
     assert abs(float(c.mass_table()["mass_ratio"].iloc[0]) / tr.mass_ratio.iloc[0] - 1) < 0.05
     ax = c.plot()
     assert ax.get_xscale() == "log"
+
+
+# --------------------------------------------------------------------------- CLI
+runner = CliRunner()
+
+
+def test_isocon_cli(tmp_path):
+    alt = make_alteration(8, protolith_noise=0.01, random_state=1)
+    f = tmp_path / "alt.csv"
+    alt.data.to_csv(f, index=False)
+    out = tmp_path / "out"
+    r = runner.invoke(
+        app,
+        [
+            "isocon",
+            str(f),
+            "--protolith",
+            "P0",
+            "--immobile",
+            "Ti,Zr",
+            "--bootstrap",
+            "20",
+            "--out",
+            str(out),
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert sorted(s["immobile_selected"]) == sorted(alt.immobile)
+    assert (out / "report.html").exists() and (out / "isocon.png").exists()
+    r = runner.invoke(app, ["isocon", str(f), "--protolith", "NOPE"])
+    assert r.exit_code == 2 and "NOPE" in r.output
