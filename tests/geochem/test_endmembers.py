@@ -162,7 +162,7 @@ def test_ueki_majors_and_traces_smoke():
 
 @settings(max_examples=30, deadline=None)
 @given(
-    st.lists(st.floats(0.0, 50.0), min_size=3, max_size=3),
+    st.lists(st.floats(0.0, 30.0), min_size=3, max_size=3),
     st.lists(st.floats(0.0, 5000.0), min_size=2, max_size=2),
 )
 def test_unit_conversion_property(majors, traces):
@@ -173,7 +173,7 @@ def test_unit_conversion_property(majors, traces):
     assert units == {"SiO2": "wt%", "FeOT": "wt%", "Na2O_pct": "wt%", "La": "ppm", "Rb_ppm": "ppm"}
     wt = to_wtpct(df, units)
     np.testing.assert_allclose(
-        wt[["La", "Rb_ppm"]].to_numpy() * 1e4, df[["La", "Rb_ppm"]].to_numpy()
+        wt[["La", "Rb_ppm"]].to_numpy() * 1e4, df[["La", "Rb_ppm"]].to_numpy(), atol=1e-9
     )
     np.testing.assert_allclose(wt[["SiO2", "FeOT", "Na2O_pct"]], df[["SiO2", "FeOT", "Na2O_pct"]])
 
