@@ -121,7 +121,7 @@ def main() -> None:
         print(
             f"| {r['case']} | {r['n_fits']} | {r['plain_sklearn_s']} | {r['petroinfer_1job_s']} | "
             f"{r['petroinfer_2jobs_s']} | {r['ratio_1job']} | {r['ratio_2jobs']} | "
-            f"{r['chosen_k_1job']} ({r['true_k']}) |"
+            f"{r['chosen_k_2jobs']} ({r['true_k']}) |"
         )
 
 
