@@ -257,6 +257,8 @@ def test_result_roundtrip_and_summary(tmp_path):
     # the chosen value is the maximum of every profile curve
     for name in ("profile_noise_precision", "profile_smoothness_x"):
         assert float(crit[name].max()) <= res.log_evidence + 1e-6
+    table = res.summary()
+    assert list(table.columns) == ["mean", "sd", "q05", "q95"] and len(table) == 60
     path = tmp_path / "r.nc"
     res.to_netcdf(path)
     back = GMRFResult.from_netcdf(path)

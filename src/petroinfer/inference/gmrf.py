@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.linalg as sla
 import scipy.optimize as sopt
 import scipy.sparse as sp
@@ -744,6 +745,15 @@ class GMRFResult(Result):
     holds the log evidence along profile curves of every estimated hyperparameter (others at their
     optimum) and the optimiser trace.
     """
+
+    def summary(self, hdi_prob: float = 0.9) -> pd.DataFrame:
+        """One row per node and channel: ``mean``, ``sd``, ``q05``, ``q95`` (analytic marginals; the
+        interval is the central 90 % one whatever ``hdi_prob``)."""
+        del hdi_prob
+        table = self.estimate[["mean", "sd", "q05", "q95"]].to_dataframe()
+        return table.drop(
+            columns=[c for c in table.columns if c not in ("mean", "sd", "q05", "q95")]
+        )
 
     def plot(self, ax=None):
         """Mean with the 90 % band along the chain, per channel (one axis per channel for several)."""
