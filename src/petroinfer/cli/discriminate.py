@@ -323,8 +323,9 @@ def demo_section(report: Report, out: Path) -> dict:
         return {"skipped": "ueki2018_basalts not available"}
     out.mkdir(parents=True, exist_ok=True)
     df = load_ueki2018_basalts()
-    sub, _ = d.holdout_split(df.drop(columns="Class"), df["Class"], test_size=0.6, random_state=0)
-    y = df.loc[sub.index, "Class"]
+    sub, _, y, _ = d.holdout_split(
+        df.drop(columns="Class"), df["Class"], test_size=0.6, random_state=0
+    )
     est = d.TectonicDiscriminator("svm", param_grid={"C": [30.0], "gamma": [1.0]})
     ev = d.evaluate_discrimination(
         est, sub, y, n_splits=3, missing_fraction=0.3, random_state=0, n_jobs=2
