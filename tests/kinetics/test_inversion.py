@@ -92,6 +92,24 @@ def test_true_surface_law_selected_in_9_of_10_replicates():
     assert correct >= 9
 
 
+def test_rate_law_form_selected_by_evidence():
+    obs, _ = simulate_observations(n_obs=100, noise=0.03, random_state=21)
+    spec = dissolution_precipitation().to_dict()
+    first = {
+        **spec,
+        "reactions": [spec["reactions"][0], {**spec["reactions"][1], "rate_form": "first-order"}],
+    }
+    inv = ReactionKineticsInversion(
+        surface={"affinity": spec, "first-order": first},
+        n_evidence=32,
+        n_particles=32,
+        random_state=0,
+    )
+    table = inv.compare_surface_laws(obs)
+    assert table.index[0] == "affinity"
+    assert table["log_evidence"].iloc[0] - table["log_evidence"].iloc[1] > 3
+
+
 def test_sparse_selection_recovers_exact_terms_from_8_candidates():
     obs, _ = simulate_observations(n_obs=150, noise=0.02, random_state=5)
     with warnings.catch_warnings():

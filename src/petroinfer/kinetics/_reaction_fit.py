@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,9 +97,10 @@ class ReactionKineticsInversion:
         The reaction network; its rate constants are only starting values.
     observed : sequence of str
         Observed species (columns of the data), e.g. ``("B",)``.
-    surface : {"auto", "sphere", "cylinder", "plate", "volume"}
+    surface : {"auto", "sphere", "cylinder", "plate", "volume"} or mapping
         Surface-area law applied to every reaction; ``"auto"`` compares all four by log evidence and
-        keeps the best.
+        keeps the best. A mapping ``{label: network}`` compares arbitrary candidate models instead
+        (e.g. first-order versus affinity rate laws, or different networks) on the same data.
     process_noise : float
         Relative system noise (see :func:`~petroinfer.kinetics.simulate_observations`).
     n_particles : int or None
@@ -167,17 +168,23 @@ class ReactionKineticsInversion:
         self.t0 = t0
         self.random_state = random_state
 
-    def _check(self) -> tuple[ReactionNetwork, list[str], tuple[str, ...]]:
-        net = load_network(self.network)
+    def _check(self) -> tuple[dict[str, ReactionNetwork], list[str], tuple[str, ...]]:
         observed = (self.observed,) if isinstance(self.observed, str) else tuple(self.observed)
-        if self.surface == "auto":
-            laws = list(SURFACE_LAWS)
-        elif self.surface in SURFACE_LAWS:
-            laws = [self.surface]
+        if isinstance(self.surface, Mapping):
+            if not self.surface:
+                raise ModelError("the mapping of candidate models is empty")
+            nets = {str(k): load_network(v) for k, v in self.surface.items()}
         else:
-            raise ModelError(
-                f"surface must be 'auto' or one of {list(SURFACE_LAWS)}, got {self.surface!r}"
-            )
+            net = load_network(self.network)
+            if self.surface == "auto":
+                nets = {law: net.with_surface_law(law) for law in SURFACE_LAWS}
+            elif self.surface in SURFACE_LAWS:
+                nets = {self.surface: net.with_surface_law(self.surface)}
+            else:
+                raise ModelError(
+                    f"surface must be 'auto', one of {list(SURFACE_LAWS)} or a mapping of "
+                    f"candidate networks, got {self.surface!r}"
+                )
         if not (np.isfinite(self.process_noise) and self.process_noise > 0):
             raise ModelError(f"process_noise must be > 0, got {self.process_noise}")
         for name in ("n_draws", "n_chains", "n_evidence", "n_trajectories"):
@@ -185,14 +192,17 @@ class ReactionKineticsInversion:
                 raise ModelError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.n_particles is not None and int(self.n_particles) < 2:
             raise ModelError(f"n_particles must be >= 2, got {self.n_particles}")
-        return net, laws, observed
+        return nets, list(nets), observed
 
     def compare_surface_laws(self, data: pd.DataFrame) -> pd.DataFrame:
-        """Evidence table of the candidate surface laws only (no PMMH), best first."""
+        """Evidence table of the candidate surface laws (or models) only (no PMMH), best first."""
         net, laws, observed = self._check()
+        nmax = max(len(v.reactions) for v in net.values())
         t, y = validate_series(
-            data, net, observed, self.time, len(net.reactions) + len(observed), self.t0
+            data, net[laws[0]], observed, self.time, nmax + len(observed), self.t0
         )
+        for v in net.values():
+            validate_series(data, v, observed, self.time, None, self.t0)
         table, _ = self._candidates(net, laws, observed, t, y, as_generator(self.random_state))
         return table.sort_values("log_evidence", ascending=False)
 
@@ -200,9 +210,7 @@ class ReactionKineticsInversion:
         rows = []
         fits = {}
         for law in laws:
-            ssm = ReactionSSM(
-                net.with_surface_law(law), t, y, observed, self.process_noise, self.t0
-            )
+            ssm = ReactionSSM(net[law], t, y, observed, self.process_noise, self.t0)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mode, cov, log_post = ssm.skeleton_map()
@@ -240,13 +248,16 @@ class ReactionKineticsInversion:
 
     def fit(self, data: pd.DataFrame) -> KineticsResult:
         """Run the inversion on a table with a time column and the observed species."""
-        net, laws, observed = self._check()
-        n_params = len(net.reactions) + len(observed)
-        t, y = validate_series(data, net, observed, self.time, n_params, self.t0)
+        nets, laws, observed = self._check()
+        n_params = max(len(v.reactions) for v in nets.values()) + len(observed)
+        t, y = validate_series(data, nets[laws[0]], observed, self.time, n_params, self.t0)
+        for v in nets.values():
+            validate_series(data, v, observed, self.time, None, self.t0)
         rng = as_generator(self.random_state)
-        table, fits = self._candidates(net, laws, observed, t, y, rng)
+        table, fits = self._candidates(nets, laws, observed, t, y, rng)
         best = str(table["log_evidence"].idxmax())
         ssm, mode, cov, n = fits[best]
+        net = ssm.network
 
         p = ssm.n_params
         with warnings.catch_warnings():
@@ -319,7 +330,10 @@ class ReactionKineticsInversion:
                 random_state=self.random_state,
                 inputs=(data,),
                 method="reaction-kinetics PMMH + IS2 evidence",
-                parameters={"network": net.to_dict(), "surface": self.surface},
+                parameters={
+                    "network": net.to_dict(),
+                    "surface": self.surface if isinstance(self.surface, str) else laws,
+                },
             ),
         )
 
