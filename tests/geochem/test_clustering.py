@@ -78,3 +78,15 @@ def test_ueki_isotopes_whitened_smoke():
     # MORB and OIB are distributed differently over the clusters (isotopically distinct sources)
     frac = tab.div(tab.sum(axis=0), axis=1)
     assert 0.5 * (frac["MOR"] - frac["OI"]).abs().sum() > 0.15
+
+
+def test_sklearn_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(
+        KMeansCluster(n_clusters=2, n_init=2, random_state=0), expected_failed_checks=_EXPECTED
+    )
+
+
+#: petroinfer raises InputError (a ValueError naming column/row/value), not TypeError, on object cells
+_EXPECTED = {"check_dtype_object": "InputError (ValueError) names the non-numeric cell"}

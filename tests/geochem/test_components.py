@@ -63,3 +63,14 @@ def test_bad_input():
     df = pd.DataFrame({"a": [1.0, "x", 3.0], "b": [1.0, 2.0, 1.0]})
     with pytest.raises(InputError, match="non-numeric"):
         whiten(df)
+
+
+@pytest.mark.parametrize("est", [Standardiser(), Whitener()], ids=["Standardiser", "Whitener"])
+def test_sklearn_estimator_checks(est):
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(est, expected_failed_checks=_EXPECTED)
+
+
+#: petroinfer raises InputError (a ValueError naming column/row/value), not TypeError, on object cells
+_EXPECTED = {"check_dtype_object": "InputError (ValueError) names the non-numeric cell"}

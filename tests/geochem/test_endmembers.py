@@ -71,11 +71,15 @@ def test_k4_chosen_and_endmembers_recovered(truth, fitted):
 
 
 def test_bootstrap_interval_brackets_estimate_and_result_has_curves(fitted, tmp_path):
-    lo, hi = fitted.endmembers_lower_, fitted.endmembers_upper_
-    est = fitted.endmembers_
-    assert (
-        (lo.to_numpy() <= est.to_numpy() + 1e-6) & (est.to_numpy() <= hi.to_numpy() + 1e-6)
-    ).mean() > 0.9
+    lo, hi = fitted.endmembers_lower_.to_numpy(), fitted.endmembers_upper_.to_numpy()
+    est = fitted.endmembers_.to_numpy()
+    assert (lo <= hi).all() and np.isfinite(lo).all()
+    # away from the non-negativity boundary (entries >= 5 % of the column maximum) the estimate lies
+    # inside its percentile interval; at the boundary, intervals of near-zero entries may exclude it
+    big = est >= 0.05 * est.max(axis=0, keepdims=True)
+    inside = (lo <= est + 1e-6) & (est <= hi + 1e-6)
+    assert inside[big].all()
+    assert np.median((hi - lo)[big] / est[big]) < 0.05  # 300 samples: tight intervals
     res = fitted.result_
     assert res.hyperparameters["n_components"] == 4
     assert set(res.criterion.data_vars) >= {"reconstruction_error", "stability", "cv_error"}
@@ -235,3 +239,17 @@ def test_endmembers_and_cluster_cli(tmp_path):
     r = runner.invoke(app, ["endmembers", str(f), "--loss", "l1"])
     assert r.exit_code == 2
     assert np.isfinite(mix.data.to_numpy()).all()
+
+
+def test_sklearn_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    # transform returns a labelled DataFrame (pandas in, pandas out), so dtype preservation of
+    # numpy output does not apply
+    check_estimator(
+        EndmemberNMF(n_components=2, n_restarts=2, n_bootstrap=0, random_state=0),
+        expected_failed_checks={
+            "check_transformer_preserve_dtypes": "returns a pandas DataFrame of proportions",
+            "check_dtype_object": "InputError (ValueError) names the non-numeric cell",
+        },
+    )

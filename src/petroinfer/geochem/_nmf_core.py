@@ -51,7 +51,7 @@ def _engine(K: int, loss: str, *, init: str, seed: int | None, max_iter: int, to
 
 
 def fit_one(X, K, loss, seed, max_iter, tol, W0=None, H0=None):
-    """One sklearn NMF fit; returns (W, H, loss value, converged)."""
+    """One sklearn NMF fit; returns (W, H, loss value, converged, n_iter)."""
     init = "custom" if W0 is not None else "random"
     model = _engine(K, loss, init=init, seed=seed, max_iter=max_iter, tol=tol)
     with warnings.catch_warnings(record=True) as caught:
@@ -62,7 +62,7 @@ def fit_one(X, K, loss, seed, max_iter, tol, W0=None, H0=None):
             W = model.fit_transform(X)
     converged = not any(issubclass(w.category, SkConvergenceWarning) for w in caught)
     H = model.components_
-    return W, H, divergence(X, W @ H, loss), converged
+    return W, H, divergence(X, W @ H, loss), converged, int(model.n_iter_)
 
 
 def restart_chunk(X, K, loss, seeds, max_iter, tol):
@@ -175,11 +175,15 @@ def masked_cv(X, K, loss, n_folds, rng, n_iter=400):
     return out
 
 
-def bootstrap_chunk(X, W, H, loss, index_sets, max_iter, tol):
+def bootstrap_chunk(X, W, H, loss, index_sets, max_iter, tol, sparsest=True):
     """Refit on bootstrap resamples of the rows, warm-started from (W[idx], H); returns aligned H's."""
     out = []
     with threadpool_limits(limits=1):
         for idx in index_sets:
-            _, Hb, _, _ = fit_one(X[idx], H.shape[0], loss, None, max_iter, tol, W0=W[idx], H0=H)
+            Wb, Hb, _, _, _ = fit_one(
+                X[idx], H.shape[0], loss, None, max_iter, tol, W0=W[idx], H0=H
+            )
+            if sparsest and H.shape[0] > 1:
+                Hb = sparsest_equivalent(Wb, Hb)[1]
             out.append(Hb[align(H, Hb)])
     return out

@@ -145,19 +145,28 @@ def as_numeric_frame(
     Raises :class:`InputError` naming the column, row and value for non-numeric cells, NaN/inf,
     negative values (and zeros when ``allow_zero`` is false, e.g. where logs are taken).
     """
+    if hasattr(X, "tocsr") or hasattr(X, "toarray"):
+        raise InputError(f"{name}: sparse input is not supported; pass a dense table")
     if isinstance(X, pd.DataFrame):
         df = X.copy()
     else:
         arr = np.asarray(X)
+        if np.iscomplexobj(arr):
+            raise InputError(f"{name}: Complex data not supported")
         if arr.ndim != 2:
             raise InputError(
-                f"{name} must be a 2-D table (samples × variables), got shape {arr.shape}"
+                f"{name} must be a 2-D table (samples × variables), got shape {arr.shape}; "
+                "Reshape your data"
             )
         df = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
     if df.shape[0] < min_rows:
-        raise InputError(f"{name} has {df.shape[0]} rows; at least {min_rows} are needed")
+        raise InputError(
+            f"{name} has {df.shape[0]} rows (n_samples={df.shape[0]}); at least {min_rows} are needed"
+        )
     if df.shape[1] == 0:
-        raise InputError(f"{name} has no columns")
+        raise InputError(
+            f"{name} has no columns: 0 feature(s) (shape={df.shape}) while a minimum of 1 is required."
+        )
     df.columns = [str(c) for c in df.columns]
     dup = df.columns[df.columns.duplicated()]
     if len(dup):
@@ -170,7 +179,10 @@ def as_numeric_frame(
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 raise InputError(
-                    f"{name}: non-numeric cell", column=col, row=df.index[i], value=s.iloc[i]
+                    f"{name}: non-numeric cell (argument must be a string or a number)",
+                    column=col,
+                    row=df.index[i],
+                    value=s.iloc[i],
                 )
             df[col] = conv
     vals = df.to_numpy(dtype=float)
@@ -178,7 +190,7 @@ def as_numeric_frame(
         (~np.isfinite(vals), "missing or non-finite value (NaN/inf) — fill or drop it explicitly")
     ]
     if not allow_negative:
-        checks.append((vals < 0, "negative abundance"))
+        checks.append((vals < 0, "negative abundance (Negative values in data are not allowed)"))
     if not allow_zero:
         checks.append(
             (vals == 0, "zero abundance where a logarithm is needed (positive values expected)")

@@ -43,8 +43,8 @@ __all__ = [
 ]
 
 
-def _frame(X: Any) -> pd.DataFrame:
-    return as_numeric_frame(X, name="X", allow_negative=True, min_rows=2)
+def _frame(X: Any, min_rows: int = 2) -> pd.DataFrame:
+    return as_numeric_frame(X, name="X", allow_negative=True, min_rows=min_rows)
 
 
 class Standardiser(TransformerMixin, BaseEstimator):
@@ -77,9 +77,12 @@ class Standardiser(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "mean_")
-        A = _frame(X).to_numpy()
+        A = _frame(X, min_rows=1).to_numpy()
         if A.shape[1] != self.n_features_in_:
-            raise InputError(f"expected {self.n_features_in_} columns, got {A.shape[1]}")
+            raise InputError(
+                f"X has {A.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input"
+            )
         return (A - self.mean_) / self.scale_
 
     def inverse_transform(self, Z: Any) -> np.ndarray:
@@ -110,7 +113,7 @@ class Whitener(TransformerMixin, BaseEstimator):
             raise ModelError(f"variance_threshold must be in (0, 1], got {self.variance_threshold}")
         self.standardiser_ = Standardiser().fit(X)
         Z = self.standardiser_.transform(X)
-        lam, V = np.linalg.eigh(np.cov(Z, rowvar=False))
+        lam, V = np.linalg.eigh(np.atleast_2d(np.cov(Z, rowvar=False)))
         order = np.argsort(lam)[::-1]
         lam, V = np.maximum(lam[order], 0.0), V[:, order]
         ratio = lam / lam.sum()

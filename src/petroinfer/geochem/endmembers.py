@@ -117,7 +117,8 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
     loss : {"kl", "frobenius"}
     scaling : {"mean", "none"} column scaling before the factorisation.
     units : "auto", one unit for all columns, or a mapping column → "wt%" | "ppm" | "ppb".
-        ``auto`` reads units from the column names (oxides wt%, elements ppm, ``_ppm`` / ``_pct``).
+        ``auto`` reads units from the DataFrame column names (oxides wt%, elements ppm, ``_ppm`` /
+        ``_pct``); a bare array is taken as one common unit (no totals check).
     k_range : candidate K values (default 1 … min(8, p, n − 1)).
     n_restarts : random restarts per K (≥ 50 recommended for the stability curve).
     cv_folds : folds of the masked-entry cross-validation.
@@ -191,6 +192,11 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        return tags
+
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
         if self.loss not in core.SK_LOSS:
@@ -208,16 +214,31 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
             raise ModelError("need n_restarts >= 1, cv_folds >= 2 and n_bootstrap >= 0")
 
     def _prepare(self, X: Any, *, fitting: bool) -> tuple[pd.DataFrame, np.ndarray]:
-        df = as_numeric_frame(X, name="X", allow_zero=True)
+        df = as_numeric_frame(X, name="X", allow_zero=True, min_rows=2 if fitting else 1)
+        if not fitting and df.shape[1] != len(self.feature_names_in_):
+            raise InputError(
+                f"X has {df.shape[1]} features, but EndmemberNMF is expecting "
+                f"{len(self.feature_names_in_)} features as input"
+            )
         if fitting:
-            units = column_units(list(df.columns), self.units)
+            # a bare array carries no names: all columns share one (unknown) unit, no totals check
+            self._generic_ = not isinstance(X, pd.DataFrame) and (
+                isinstance(self.units, str) and self.units == "auto"
+            )
+            units = (
+                dict.fromkeys(df.columns, "wt%")
+                if self._generic_
+                else column_units(list(df.columns), self.units)
+            )
         else:
+            if not isinstance(X, pd.DataFrame) and df.shape[1] == len(self.feature_names_in_):
+                df.columns = list(self.feature_names_in_)
             missing = [c for c in self.feature_names_in_ if c not in df.columns]
             if missing:
                 raise InputError("column used in fit is missing", column=missing[0])
             df = df[list(self.feature_names_in_)]
             units = self.units_
-        wt = to_wtpct(df, units)
+        wt = to_wtpct(df, units, check_totals=not self._generic_)
         if fitting:
             self.units_ = units
             self.feature_names_in_ = np.array(df.columns, dtype=object)
@@ -317,10 +338,12 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         self.n_components_ = K
 
         # 3) polish the best restart at K and map back to input units
-        W0, H0, _, _ = best[K]
+        W0, H0, _, _, _ = best[K]
         if self.sparsest and K > 1:
             W0, H0 = core.sparsest_equivalent(W0, H0)
-        W, H, err, conv = core.fit_one(Xs, K, self.loss, None, 4 * self.max_iter, self.tol, W0, H0)
+        W, H, err, conv, self.n_iter_ = core.fit_one(
+            Xs, K, self.loss, None, 4 * self.max_iter, self.tol, W0, H0
+        )
         if not conv:
             warnings.warn(
                 f"NMF at K={K} did not fully converge in {4 * self.max_iter} iterations",
@@ -333,6 +356,10 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         self._closure_ = c
         names = [f"EM{k + 1}" for k in range(K)]
         self.endmembers_ = self._endmember_frame(H * self.scale_.to_numpy()[None, :], names)
+        self.n_features_in_ = p
+        # proportions: the optimal W for the final H (the same solve as transform, so that
+        # fit_transform(X) == transform(X))
+        W = self._solve_w(Xs)
         props = W / np.maximum(W.sum(axis=1, keepdims=True), core._EPS)
         self.proportions_ = pd.DataFrame(props, index=df.index, columns=names)
         self.sample_scale_ = pd.Series(W.sum(axis=1), index=df.index, name="total_fraction")
@@ -348,7 +375,14 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
             Ws, Hs_ = W / c[None, :], H * c[:, None]
             outs = parallel(
                 delayed(core.bootstrap_chunk)(
-                    Xs, Ws, Hs_, self.loss, [idx_sets[i] for i in ch], self.max_iter, self.tol
+                    Xs,
+                    Ws,
+                    Hs_,
+                    self.loss,
+                    [idx_sets[i] for i in ch],
+                    self.max_iter,
+                    self.tol,
+                    self.sparsest,
                 )
                 for ch in chunks
             )
@@ -453,29 +487,30 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         )
 
     # ------------------------------------------------------------------ transform
+    def _solve_w(self, Xs: np.ndarray) -> np.ndarray:
+        """Non-negative W for fixed end-members (convex in W), in the closed parametrisation."""
+        from sklearn.decomposition import non_negative_factorization
+
+        Hs = self.components_ * self._closure_[:, None]  # the un-closed scaled factor
+        with threadpool_limits(limits=1 if Xs.size < 200_000 else None):
+            W, _, _ = non_negative_factorization(
+                Xs,
+                H=Hs,
+                n_components=self.n_components_,
+                init="custom",
+                update_H=False,
+                solver="mu",
+                beta_loss=core.SK_LOSS[self.loss],
+                max_iter=2000,
+                tol=1e-8,
+            )
+        return W * self._closure_[None, :]
+
     def transform(self, X: Any) -> pd.DataFrame:
         """Mass fractions of the fitted end-members in new samples (end-members held fixed)."""
         check_is_fitted(self, "components_")
         df, Xs = self._prepare(X, fitting=False)
-        Hs = self.components_ * self._closure_[:, None]  # back to the un-closed scaled factor
-        W0 = np.full(
-            (Xs.shape[0], self.n_components_), max(Xs.mean(), core._EPS) / self.n_components_
-        )
-        from sklearn.decomposition import non_negative_factorization
-
-        W, _, _ = non_negative_factorization(
-            Xs,
-            W=W0,
-            H=Hs,
-            n_components=self.n_components_,
-            init="custom",
-            update_H=False,
-            solver="mu",
-            beta_loss=core.SK_LOSS[self.loss],
-            max_iter=4 * self.max_iter,
-            tol=self.tol,
-        )
-        W = W * self._closure_[None, :]
+        W = self._solve_w(Xs)
         props = W / np.maximum(W.sum(axis=1, keepdims=True), core._EPS)
         return pd.DataFrame(props, index=df.index, columns=list(self.endmembers_.index))
 
