@@ -364,7 +364,7 @@ def test_interpretation_smr_and_spider(small):
     sel = smr.n_selected()
     assert all(0 < v < 29 for v in sel.values())  # sparse but not empty
     fig = d.plot_smr_paths(est)
-    assert len(fig.axes) == 8
+    assert len(fig.axes) == 8 and fig.axes[0].xaxis_inverted()
     reps = d.representative_compositions(X, y, est.predict_proba(X), classes=est.classes_)
     # MORB is depleted, OIB enriched in the most incompatible elements (Nb, primitive-mantle units)
     centre = reps.xs("centre", level="kind")
@@ -505,3 +505,15 @@ def test_cli_evaluate_small(small, tmp_path):
         "spider_representative.png",
     ):
         assert (tmp_path / "ev" / f).exists(), f
+
+
+def test_demo_section(ueki, tmp_path):
+    from petroinfer.cli.discriminate import demo_section
+    from petroinfer.report import Report
+
+    rep = Report("demo")
+    summary = demo_section(rep, tmp_path / "discriminate")
+    assert summary["n_samples"] == 829
+    assert summary["accuracy"] > 0.85 and summary["accuracy_features_removed"] > 0.8
+    assert (tmp_path / "discriminate" / "confusion_reliability.png").exists()
+    assert "Tectonic-setting discrimination" in rep.to_html()

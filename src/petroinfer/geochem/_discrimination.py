@@ -725,7 +725,7 @@ def plot_smr_paths(est: TectonicDiscriminator, n_label: int = 4) -> Any:
         for j in top:
             ax.annotate(names[j], (la[-1], path[-1, j]), fontsize=6)
         ax.set_title(str(c), fontsize=9)
-        ax.invert_xaxis()
+    axes.flat[0].invert_xaxis()  # shared x axis: invert once (large penalty on the left)
     for ax in axes.flat[K:]:
         ax.axis("off")
     fig.supxlabel("log10 alpha (penalty decreases →)")
