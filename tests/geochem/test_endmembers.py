@@ -138,7 +138,9 @@ def test_spinel_smoke():
     assert len(cols) == 6, df.columns
     X = df[cols].dropna()
     m = EndmemberNMF(k_range=range(1, 5), n_restarts=10, n_bootstrap=0, random_state=0).fit(X)
-    assert 1 <= m.n_components_ <= 4
+    # chromite–(Ti-)magnetite: at least a Cr-rich and an Fe-rich end-member
+    assert 2 <= m.n_components_ <= 4
+    assert m.endmembers_["Cr2O3"].max() > 30 and m.endmembers_["FeO"].max() > 70
     np.testing.assert_allclose(m.proportions_.sum(axis=1), 1.0, atol=1e-9)
     assert (m.endmembers_.sum(axis=1) - 100).abs().max() < 1e-6
 

@@ -131,7 +131,10 @@ def run_endmembers(
     P = m.proportions_
     fig, ax = plt.subplots(figsize=(4.5, 4))
     a, b = P.columns[0], P.columns[min(1, P.shape[1] - 1)]
-    sc = ax.scatter(P[a], P[b], c=P[P.columns[-1]] if P.shape[1] > 2 else None, s=8, cmap="viridis")
+    if P.shape[1] > 2:
+        sc = ax.scatter(P[a], P[b], c=P[P.columns[-1]], s=8, cmap="viridis")
+    else:
+        sc = ax.scatter(P[a], P[b], s=8)
     ax.set_xlabel(f"{a} fraction")
     ax.set_ylabel(f"{b} fraction")
     if P.shape[1] > 2:
