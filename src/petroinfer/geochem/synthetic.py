@@ -79,7 +79,7 @@ def endmember_compositions(names: tuple[str, ...] | list[str] | None = None) -> 
     --------
     >>> em = endmember_compositions(["quartz", "albite"])
     >>> round(float(em.loc["albite", "SiO2"]), 1)
-    68.6
+    68.4
     """
     names = list(ENDMEMBER_FORMULAE) if names is None else list(names)
     rows = []
