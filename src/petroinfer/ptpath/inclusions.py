@@ -630,28 +630,6 @@ def _replace_criterion(res, crit):
     return dataclasses.replace(res, criterion=crit)
 
 
-def _fast_standard(eq):
-    """ΔG°(T, P) of ``eq`` as a fast callable: exact if it is linear in T and P, else a bicubic spline
-    on 300–1600 K × −2–40 kbar (ds62 standard states; interpolation error < 1 J)."""
-    Tt = np.array([500.0, 900.0, 700.0, 1200.0])
-    Pt = np.array([1000.0, 1000.0, 8000.0, 15000.0])
-    base = eq.standard(np.array([600.0]), np.array([0.0]))[0]
-    gT = (eq.standard(np.array([700.0]), np.array([0.0]))[0] - base) / 100.0
-    gP = (eq.standard(np.array([600.0]), np.array([1000.0]))[0] - base) / 1000.0
-    lin = base + gT * (Tt - 600.0) + gP * Pt
-    if np.allclose(eq.standard(Tt, Pt), lin, atol=1e-6, rtol=0):
-        return lambda T, P: base + gT * (T - 600.0) + gP * P
-    from scipy.interpolate import RectBivariateSpline
-
-    tg = np.arange(300.0, 1600.1, 10.0)
-    pg = np.arange(-2000.0, 40000.1, 250.0)
-    TT, PP = np.meshgrid(tg, pg, indexing="ij")
-    spl = RectBivariateSpline(
-        tg, pg, eq.standard(TT.ravel(), PP.ravel()).reshape(TT.shape), kx=3, ky=3
-    )
-    return lambda T, P: spl.ev(T, P)
-
-
 def _interp(s: np.ndarray, at: np.ndarray) -> sp.csr_matrix:
     j = np.clip(np.searchsorted(s, at, side="right") - 1, 0, s.size - 2)
     w = (at - s[j]) / (s[j + 1] - s[j])
@@ -678,7 +656,7 @@ class _Problem:
 
     def __post_init__(self) -> None:
         self.coef = self._coefficients(self.c)
-        self._std = {True: _fast_standard(self.teq), False: _fast_standard(self.beq)}
+        self._std = {True: self.teq.fast_standard(), False: self.beq.fast_standard()}
 
     def _coefficients(self, c: np.ndarray, is_bt: np.ndarray | None = None) -> np.ndarray:
         is_bt = self.is_bt if is_bt is None else is_bt
