@@ -369,8 +369,8 @@ def equilibrium_pressure(
     --------
     >>> from petroinfer.thermo import equilibrium_pressure
     >>> p = equilibrium_pressure({"sill": 1, "ky": -1}, 873.15)  # Ky = Sil at 600 °C
-    >>> 6000 < float(p) < 8000
-    True
+    >>> round(float(p))  # bar
+    5631
     """
     T = np.asarray(T, dtype=float)
     lnk = np.broadcast_to(
