@@ -526,12 +526,17 @@ def _solve_t(
     eq: Equilibrium, P: np.ndarray, c: np.ndarray, T0: float = 900.0, h: float = 0.01
 ) -> np.ndarray:
     f = eq.fast_residual(c)
+    k, std = eq.linear_coefficients(c), eq.fast_standard()
     T = np.full(len(c), T0)
     P = np.broadcast_to(np.asarray(P, dtype=float), T.shape)
+    act = np.arange(len(c))
     for _ in range(60):
-        step = f(T, P) / ((f(T + h, P) - f(T - h, P)) / (2 * h))
-        T = np.clip(T - np.clip(step, -300, 300), 300.0, 2500.0)
-        if np.all(np.abs(step) < 1e-7):
+        g = _subset_residual(std, k[act])
+        Ta, Pa = T[act], P[act]
+        step = g(Ta, Pa) / ((g(Ta + h, Pa) - g(Ta - h, Pa)) / (2 * h))
+        T[act] = np.clip(Ta - np.clip(step, -300, 300), 300.0, 2500.0)
+        act = act[np.abs(step) >= 1e-7]
+        if act.size == 0:
             break
     T, _ = _polish(eq, f, T, P, c, "T")
     ok = _converged(eq, f, T, P, c)
@@ -542,12 +547,17 @@ def _solve_p(
     eq: Equilibrium, T: np.ndarray, c: np.ndarray, P0: float = 6000.0, h: float = 1.0
 ) -> np.ndarray:
     f = eq.fast_residual(c)
+    k, std = eq.linear_coefficients(c), eq.fast_standard()
     P = np.full(len(c), P0)
     T = np.broadcast_to(np.asarray(T, dtype=float), P.shape)
+    act = np.arange(len(c))
     for _ in range(60):
-        step = f(T, P) / ((f(T, P + h) - f(T, P - h)) / (2 * h))
-        P = np.clip(P - np.clip(step, -1e4, 1e4), -5e3, 8e4)
-        if np.all(np.abs(step) < 1e-5):
+        g = _subset_residual(std, k[act])
+        Ta, Pa = T[act], P[act]
+        step = g(Ta, Pa) / ((g(Ta, Pa + h) - g(Ta, Pa - h)) / (2 * h))
+        P[act] = np.clip(Pa - np.clip(step, -1e4, 1e4), -5e3, 8e4)
+        act = act[np.abs(step) >= 1e-5]
+        if act.size == 0:
             break
     _, P = _polish(eq, f, T, P, c, "P")
     ok = _converged(eq, f, T, P, c)
@@ -572,6 +582,13 @@ def _jac_tp(fs, T, P, hT=0.01, hP=1.0):
         J[:, i, 0] = (f(T + hT, P) - f(T - hT, P)) / (2 * hT)
         J[:, i, 1] = (f(T, P + hP) - f(T, P - hP)) / (2 * hP)
     return J
+
+
+def _subset_residual(std, k):
+    def r(T, P):
+        return std(T, P) + k[:, 0] + k[:, 1] * T + k[:, 2] * P
+
+    return r
 
 
 def _newton_step(fs_r, fs_j, T, P):
@@ -599,17 +616,22 @@ def solve_pt(
     """
     c = np.atleast_2d(np.asarray(c, dtype=float))
     fs = (thermo_eq.fast_residual(c), baro_eq.fast_residual(c))
+    ks = (thermo_eq.linear_coefficients(c), baro_eq.linear_coefficients(c))
+    stds = (thermo_eq.fast_standard(), baro_eq.fast_standard())
     T = np.full(len(c), T0)
     P = np.full(len(c), P0)
+    act = np.arange(len(c))  # rows still iterating (active set)
     for _ in range(60):
-        dT, dP = _newton_step(fs, fs, T, P)
+        sub = tuple(_subset_residual(std, k[act]) for std, k in zip(stds, ks, strict=True))
+        dT, dP = _newton_step(sub, sub, T[act], P[act])
         scale = np.minimum(
             1.0,
             np.minimum(300 / np.maximum(np.abs(dT), 1e-12), 1e4 / np.maximum(np.abs(dP), 1e-12)),
         )
-        T = np.clip(T - scale * dT, 300.0, 2500.0)
-        P = np.clip(P - scale * dP, -5e3, 8e4)
-        if np.all((np.abs(dT) < 1e-7) & (np.abs(dP) < 1e-5)):
+        T[act] = np.clip(T[act] - scale * dT, 300.0, 2500.0)
+        P[act] = np.clip(P[act] - scale * dP, -5e3, 8e4)
+        act = act[~((np.abs(dT) < 1e-7) & (np.abs(dP) < 1e-5))]
+        if act.size == 0:
             break
     if not (fs[0].exact and fs[1].exact):
         m = (np.abs(fs[0](T, P)) < 10.0) & (np.abs(fs[1](T, P)) < 10.0) & _in_domain(T, P)
