@@ -103,7 +103,7 @@ def test_laplace_agrees_with_replica_exchange():
     data, truth = synthetic_inclusions(5, sigma=0.005, random_state=3)
     model = InclusionPTPath(nodes=truth["radius"].to_numpy(), random_state=0, n_samples=1000)
     res = model.fit(data)
-    remc = model.sample_remc(data, res, n_steps=6000, n_temps=6, random_state=2)
+    remc = model.sample_remc(data, res, n_steps=12000, n_temps=6, random_state=2)
     th = remc.posterior["theta"].values.reshape(-1, 10)
     e = res.estimate
     dT = (th[:, :5].mean(0) - 273.15 - e["T_C"].values) / e["T_C_sd"].values
