@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from petroinfer.errors import DataQualityWarning, InputError, ModelError
 from petroinfer.thermo import (
@@ -139,11 +141,35 @@ def test_linear_and_monte_carlo_uncertainties_agree(case):
     assert a.equals(b)
 
 
+def _messages(func):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        func()
+    return " | ".join(str(w.message) for w in caught if issubclass(w.category, DataQualityWarning))
+
+
 def test_calibration_range_warnings(case):
-    with pytest.warns(DataQualityWarning, match="X_An < 0.17"):
-        thermobarometry(case.assign(Pl_XAn=0.10))
-    with pytest.warns(DataQualityWarning, match="X_Ca \\+ X_Mn > 0.2"):
-        thermobarometry(case.assign(Grt_XSps=0.20, Grt_XAlm=0.60), "FS78", "KN88")
+    assert "X_An < 0.17" in _messages(lambda: thermobarometry(case.assign(Pl_XAn=0.10)))
+    msg = _messages(
+        lambda: thermobarometry(case.assign(Grt_XSps=0.20, Grt_XAlm=0.60), "FS78", "KN88")
+    )
+    assert "X_Ca + X_Mn > 0.2" in msg and "['s1']" in msg
+    assert _messages(lambda: thermobarometry(case, "HS82", "KN88")) == ""  # inside every range
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.floats(0.01, 1.0), min_size=4, max_size=4),
+    st.floats(0.01, 0.99),
+    st.floats(0.01, 0.99),
+)
+def test_mineral_fractions_round_trip(g, xmg, xan):
+    g = np.asarray(g) / np.sum(g)
+    df = pd.DataFrame([dict(zip(("Grt_XAlm", "Grt_XPrp", "Grt_XGrs", "Grt_XSps", "Bt_XMg", "Pl_XAn"),
+                                [*g, xmg, xan], strict=True))])  # fmt: skip
+    out = mineral_fractions(df)
+    assert np.allclose(out.to_numpy(), df.to_numpy())
+    assert out is not df and df.shape == (1, 6)  # input untouched
 
 
 def test_oxide_input_recalculated(case):
