@@ -78,8 +78,6 @@ COMPOSITION_COLUMNS = COLUMNS
 THERMOMETERS = ("FS78", "HS82", "ds62")
 BAROMETERS = ("KN88", "ds62")
 POLYMORPHS = ("ky", "sill", "and")
-#: id(Equilibrium) -> (equilibrium, fast ΔG° callable); a small per-process cache of splines
-_FAST_CACHE: dict[int, tuple] = {}
 
 
 # ---------------------------------------------------------------------------- equilibria
@@ -114,6 +112,7 @@ class Equilibrium:
     extra_checks: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = field(
         default=(), repr=False
     )
+    _fast: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     # ---- compositions → model mole fractions
     @staticmethod
@@ -172,9 +171,8 @@ class Equilibrium:
         """ΔG°(T, P) as a fast callable: exact when ΔG° is linear in T and P (empirical calibrations),
         otherwise a bicubic spline of the ds62 standard state on 300–1600 K × −2–40 kbar (built once per
         equilibrium; interpolation error < 0.5 J, i.e. < 1e-4 in ln K)."""
-        cached = _FAST_CACHE.get(id(self))
-        if cached is not None and cached[0] is self:
-            return cached[1]
+        if self._fast:
+            return self._fast[0]
         Tt = np.array([500.0, 900.0, 700.0, 1200.0])
         Pt = np.array([1000.0, 1000.0, 8000.0, 15000.0])
         base = float(self.standard(np.array([600.0]), np.array([0.0]))[0])
@@ -203,9 +201,9 @@ class Equilibrium:
 
             exact = False
         fn.exact = exact  # type: ignore[attr-defined]
-        if len(_FAST_CACHE) > 64:
-            _FAST_CACHE.clear()
-        _FAST_CACHE[id(self)] = (self, fn)
+        self._fast.append(
+            fn
+        )  # cached on the instance (the list is mutable inside the frozen dataclass)
         return fn
 
     def fast_residual(self, c: ArrayLike) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
