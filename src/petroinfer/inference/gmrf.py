@@ -21,6 +21,7 @@ Jacobians and observations refer to ``x.ravel()`` (C order: node-major, channel 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,7 @@ import scipy.optimize as sopt
 import scipy.sparse as sp
 import xarray as xr
 from scipy.linalg import lapack
+from threadpoolctl import threadpool_limits
 
 from petroinfer._rng import RandomState, as_generator
 from petroinfer.errors import (
@@ -78,10 +80,19 @@ def _add_bands(a: np.ndarray, b: np.ndarray, wa: float = 1.0, wb: float = 1.0) -
     return out
 
 
+def _blas_guard(bandwidth: int):
+    """Single-threaded BLAS for wide bands: LAPACK ``pbtrf`` issues many small BLAS-3 calls and
+    multi-threaded OpenBLAS slows it down by orders of magnitude when cores are busy."""
+    if bandwidth >= 8:
+        return threadpool_limits(limits=1, user_api="blas")
+    return contextlib.nullcontext()
+
+
 def _cholesky(ab: np.ndarray, what: str) -> np.ndarray:
     """Banded Cholesky (lower); a failure means the matrix is not positive definite."""
     try:
-        return sla.cholesky_banded(ab, lower=True, check_finite=False)
+        with _blas_guard(ab.shape[0] - 1):
+            return sla.cholesky_banded(ab, lower=True, check_finite=False)
     except (np.linalg.LinAlgError, ValueError) as exc:
         raise ModelError(
             f"the {what} is not positive definite: the data (and anchors) do not constrain the "
@@ -96,12 +107,14 @@ def _logdet_chol(cb: np.ndarray) -> float:
 
 
 def _cho_solve(cb: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    return sla.cho_solve_banded((cb, True), rhs, check_finite=False)
+    with _blas_guard(cb.shape[0] - 1):
+        return sla.cho_solve_banded((cb, True), rhs, check_finite=False)
 
 
 def _solve_lt(cb: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Solve ``L^T x = z`` for the banded lower factor ``L`` (LAPACK ``dtbtrs``)."""
-    x, info = lapack.dtbtrs(cb, z, uplo="L", trans="T", diag="N")
+    with _blas_guard(cb.shape[0] - 1):
+        x, info = lapack.dtbtrs(cb, z, uplo="L", trans="T", diag="N")
     if info != 0:  # pragma: no cover - only on a singular factor
         raise ModelError("triangular solve failed while sampling the posterior")
     return x
@@ -146,18 +159,19 @@ def _marginal_blocks(ab: np.ndarray, cb: np.ndarray, s: int) -> np.ndarray:
     nb = npad // s
     out = np.empty((nb, s, s))
     chunk = max(1, int(2e6 // (s * s)))
-    for start in range(0, nb, chunk):
-        stop = min(nb, start + chunk)
-        lo = _diag_blocks(cbp, s, start, stop)
-        dplus = lo @ np.swapaxes(lo, 1, 2)
-        # reversed block nb-1-I corresponds to block I, reversed along both axes
-        mlo = _diag_blocks(mb, s, nb - stop, nb - start)[::-1]
-        dminus = (mlo @ np.swapaxes(mlo, 1, 2))[:, ::-1, ::-1]
-        qlo = _diag_blocks(abp, s, start, stop)
-        qii = qlo + np.swapaxes(qlo, 1, 2)
-        qii[:, np.arange(s), np.arange(s)] *= 0.5
-        prec = dplus + dminus - qii
-        out[start:stop] = 1.0 / prec if s == 1 else np.linalg.inv(prec)
+    with _blas_guard(s):
+        for start in range(0, nb, chunk):
+            stop = min(nb, start + chunk)
+            lo = _diag_blocks(cbp, s, start, stop)
+            dplus = lo @ np.swapaxes(lo, 1, 2)
+            # reversed block nb-1-I corresponds to block I, reversed along both axes
+            mlo = _diag_blocks(mb, s, nb - stop, nb - start)[::-1]
+            dminus = (mlo @ np.swapaxes(mlo, 1, 2))[:, ::-1, ::-1]
+            qlo = _diag_blocks(abp, s, start, stop)
+            qii = qlo + np.swapaxes(qlo, 1, 2)
+            qii[:, np.arange(s), np.arange(s)] *= 0.5
+            prec = dplus + dminus - qii
+            out[start:stop] = 1.0 / prec if s == 1 else np.linalg.inv(prec)
     return out
 
 
