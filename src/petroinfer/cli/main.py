@@ -8,12 +8,11 @@ import platform
 import typer
 
 from petroinfer._version import __version__
-from petroinfer.cli import composition, datasets
-from petroinfer.cli import geochem
+from petroinfer.cli import composition, datasets, geochem
 from petroinfer.cli import discriminate as discriminate_cli
+from petroinfer.cli import kinetics as kinetics_cli
 from petroinfer.cli import ptpath as ptpath_cli
 from petroinfer.cli import thermobar as thermobar_cli
-from petroinfer.cli import kinetics as kinetics_cli
 from petroinfer.cli._common import JsonOpt, OutOpt, emit, guard
 from petroinfer.cli.demo import demo
 
