@@ -13,6 +13,7 @@ from petroinfer.errors import (
     InputError,
     ModelError,
     PetroinferError,
+    TaskError,
 )
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "InputError",
     "ModelError",
     "PetroinferError",
+    "TaskError",
     "__version__",
 ]

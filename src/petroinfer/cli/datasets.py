@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from petroinfer.cli._common import JsonOpt, OutOpt, emit, guard, stdout
+from petroinfer.errors import InputError
 from petroinfer.io import datasets as ds
 from petroinfer.report import Report
 
@@ -56,7 +57,17 @@ def demo_section(report: Report, out: Path) -> dict:
         "Local copies are looked up first in PETROINFER_DATA_DIR."
     )
     sec.table(table[["description", "licence", "citation"]])
-    summary: dict[str, object] = {"available": [n for n, p in table.local_path.items() if p]}
+    missing = []
+    for name in ds.REGISTRY:  # fetch what is absent (hash-checked); offline, say so and go on
+        try:
+            ds.fetch(name, timeout=10.0)
+        except InputError as exc:
+            missing.append(name)
+            sec.text(f"Not available: {exc}")
+    summary: dict[str, object] = {
+        "available": [n for n in ds.REGISTRY if n not in missing],
+        "missing": missing,
+    }
     if ds.dataset_path("ueki2018_basalts") is not None:
         basalts = ds.load_ueki2018_basalts()
         counts = basalts["Class"].value_counts().rename("samples").to_frame()

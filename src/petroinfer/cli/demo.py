@@ -19,12 +19,13 @@ from petroinfer.report import Report
 
 #: Ordered list of demo sections, ``"module:function"``; each capability adds its line.
 DEMO_SECTIONS: list[str] = [
-    "petroinfer.cli.discriminate:demo_section",
+    "petroinfer.cli.composition:demo_section",
+    "petroinfer.cli.datasets:demo_section",
+    "petroinfer.cli.inference:demo_section",
     "petroinfer.cli.thermobar:demo_section",
     "petroinfer.cli.ptpath:demo_section",
     "petroinfer.cli.geochem:demo_section",
-    "petroinfer.cli.composition:demo_section",
-    "petroinfer.cli.datasets:demo_section",
+    "petroinfer.cli.discriminate:demo_section",
     "petroinfer.cli.kinetics:demo_section",
 ]
 

@@ -148,8 +148,10 @@ def dataset_path(name: str) -> Path | None:
     return None
 
 
-def fetch(name: str, *, download: bool = True) -> Path:
+def fetch(name: str, *, download: bool = True, timeout: float = 30.0) -> Path:
     """Path to a dataset file, downloading it into the cache (with hash check) when absent.
+
+    ``timeout`` (seconds) bounds each network request.
 
     Raises
     ------
@@ -178,6 +180,7 @@ def fetch(name: str, *, download: bool = True) -> Path:
             fname=Path(info.relpath).name,
             path=target.parent,
             progressbar=False,
+            downloader=pooch.HTTPDownloader(timeout=timeout, progressbar=False),
         )
     except ValueError as exc:  # pooch's hash mismatch
         raise InputError(f"download of dataset {name!r} failed its hash check: {exc}") from exc
