@@ -28,21 +28,47 @@ def _softmax(eta: np.ndarray) -> np.ndarray:
     return eta
 
 
-def _prox(W: np.ndarray, thresh: float, penalty: str) -> np.ndarray:
+def _group_norms(W: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """L2 norm of each row of ``W`` (``groups=None``) or of each block of rows sharing a group label,
+    broadcast back to the rows (column vector)."""
+    sq = (W**2).sum(axis=1)
+    if groups is None:
+        return np.sqrt(sq)[:, None]
+    return np.sqrt(np.bincount(groups, weights=sq))[groups][:, None]
+
+
+def _class_group_norms(W: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """L2 norm of each (group, class) block of ``W`` broadcast back to its entries (p x K)."""
+    G = int(groups.max()) + 1
+    S = np.zeros((G, W.shape[1]))
+    np.add.at(S, groups, W**2)
+    return np.sqrt(S)[groups]
+
+
+def _prox(
+    W: np.ndarray, thresh: float, penalty: str, groups: np.ndarray | None = None
+) -> np.ndarray:
     """Proximal operator of ``thresh * penalty`` applied to the coefficient matrix (p x K)."""
     if thresh <= 0:
         return W
-    if penalty == "l1":
+    if penalty == "l1" and groups is None:
         return np.sign(W) * np.maximum(np.abs(W) - thresh, 0.0)
-    norms = np.sqrt((W**2).sum(axis=1, keepdims=True))
+    norms = _class_group_norms(W, groups) if penalty == "l1" else _group_norms(W, groups)
     scale = np.maximum(0.0, 1.0 - thresh / np.maximum(norms, 1e-300))
     return W * scale
 
 
-def _penalty_value(W: np.ndarray, penalty: str) -> float:
+def _penalty_value(W: np.ndarray, penalty: str, groups: np.ndarray | None = None) -> float:
     if penalty == "l1":
-        return float(np.abs(W).sum())
-    return float(np.sqrt((W**2).sum(axis=1)).sum())
+        if groups is None:
+            return float(np.abs(W).sum())
+        G = int(groups.max()) + 1
+        S = np.zeros((G, W.shape[1]))
+        np.add.at(S, groups, W**2)
+        return float(np.sqrt(S).sum())
+    if groups is None:
+        return float(np.sqrt((W**2).sum(axis=1)).sum())
+    return float(np.sqrt(np.bincount(groups, weights=(W**2).sum(axis=1))).sum())
 
 
 def _loss_grad(
@@ -67,6 +93,7 @@ def _fista(
     L_max: float,
     max_iter: int,
     tol: float,
+    groups: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int, bool, float]:
     """FISTA (Beck & Teboulle 2009) with backtracking on the local Lipschitz constant (allowed to
     shrink again, Scheinberg, Goldfarb & Bai 2014) and gradient-based restart (O'Donoghue & Candès
@@ -79,7 +106,7 @@ def _fista(
         L = max(L * 0.7, 1e-8)
         while True:
             step = 1.0 / L
-            W_new = _prox(Vw - step * gW, step * alpha, penalty)
+            W_new = _prox(Vw - step * gW, step * alpha, penalty, groups)
             b_new = Vb - step * gb
             DW, Db = W_new - Vw, b_new - Vb
             f_new = _loss_grad_value(X, Y, w, W_new, b_new)
@@ -117,12 +144,16 @@ def _lipschitz(X: np.ndarray, w: np.ndarray) -> float:
     return 0.5 * float(np.linalg.norm(Xa, 2) ** 2)
 
 
-def _alpha_max(X: np.ndarray, Y: np.ndarray, w: np.ndarray, penalty: str) -> float:
+def _alpha_max(
+    X: np.ndarray, Y: np.ndarray, w: np.ndarray, penalty: str, groups: np.ndarray | None = None
+) -> float:
     prior = (w @ Y) / w.sum()
     G = X.T @ ((prior[None, :] - Y) * w[:, None])
     if penalty == "l1":
-        return float(np.abs(G).max())
-    return float(np.sqrt((G**2).sum(axis=1)).max())
+        if groups is None:
+            return float(np.abs(G).max())
+        return float(_class_group_norms(G, groups).max())
+    return float(_group_norms(G, groups).max())
 
 
 def multinomial_lasso_path(
@@ -136,6 +167,7 @@ def multinomial_lasso_path(
     sample_weight: np.ndarray | None = None,
     max_iter: int = 1000,
     tol: float = 1e-4,
+    groups: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Regularisation path of the penalised multinomial logistic regression.
 
@@ -167,6 +199,12 @@ def multinomial_lasso_path(
     max_iter, tol :
         FISTA iteration cap and tolerance on the max-norm of the gradient mapping
         :math:`(V - \\mathrm{prox}(V - t\\nabla f(V)))/t` (zero at the optimum).
+    groups : ndarray (p,) of int, optional
+        Group label (0 .. G-1) of each column (e.g. the basis functions of one original feature).
+        ``"group"``: :math:`\\Omega = \\sum_g \\lVert B_{g\\cdot} \\rVert_F` (a feature enters
+        for all classes at once); ``"l1"``: :math:`\\Omega = \\sum_{g,c} \\lVert B_{gc} \\rVert_2`
+        (a feature enters class by class, with all its basis functions). ``None``: one group per
+        column, i.e. the plain penalties above.
 
     Returns
     -------
@@ -192,7 +230,7 @@ def multinomial_lasso_path(
     w = np.full(n, 1.0 / n) if sample_weight is None else np.asarray(sample_weight, float)
     w = w / w.sum()
     if alphas is None:
-        amax = _alpha_max(X, Y, w, penalty)
+        amax = _alpha_max(X, Y, w, penalty, groups)
         alphas = np.geomspace(amax, amax * alpha_min_ratio, n_alphas)
     alphas = np.asarray(alphas, float)
     L_max = _lipschitz(X, w)
@@ -205,7 +243,7 @@ def multinomial_lasso_path(
     iters = np.empty(len(alphas), int)
     conv = np.empty(len(alphas), bool)
     for k, a in enumerate(alphas):
-        W, b, it, ok, L = _fista(X, Y, w, float(a), penalty, W, b, L, L_max, max_iter, tol)
+        W, b, it, ok, L = _fista(X, Y, w, float(a), penalty, W, b, L, L_max, max_iter, tol, groups)
         coefs[k], inters[k], iters[k], conv[k] = W, b, it, ok
     return {
         "alphas": alphas,
@@ -239,6 +277,21 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         ``"balanced"`` weights samples by n / (K n_c), so that small settings (OP, BAB) are not removed
         first by the penalty.
     max_iter, tol : FISTA controls.
+    basis : {"linear", "hinge"}, default "linear"
+        ``"linear"``: the model is linear in the features. ``"hinge"``: sparse additive multinomial
+        model: each feature :math:`x_j` is expanded into :math:`\\{x_j, (x_j - \\kappa_{j1})_+, \\dots,
+        (x_j - \\kappa_{jq})_+\\}` (continuous piecewise-linear functions with knots
+        :math:`\\kappa` at the training quantiles :math:`1/(q+1), \\dots, q/(q+1)`), each column
+        standardised, and the penalty acts on **all basis coefficients of one original feature**
+        (per class for ``"l1"``, across classes for ``"group"``), so sparsity is still "which of the
+        original features are used" (SpAM, Ravikumar et al. 2009, J. R. Stat. Soc. B 71:1009; group
+        lasso, Yuan & Lin 2006).
+    n_knots : int, default 4
+        Hinge knots per feature (``basis="hinge"``).
+    interactions : bool, default False
+        ``basis="hinge"`` only: also add the pairwise products :math:`x_j x_k` (j < k), each its
+        own penalty group, so that a product enters only if it pays for itself (hierarchical
+        interaction screening is *not* enforced: a product may enter without its main effects).
     random_state : int, Generator or None
         Seed of the internal folds.
 
@@ -246,6 +299,11 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
     ----------
     classes_, coef_ (K, p), intercept_ (K,), alpha_, alphas_, cv_deviance_ (folds, m),
     cv_accuracy_ (folds, m), alpha_min_, alpha_1se_, coef_path_ (m, p, K), n_features_in_.
+    With ``basis="hinge"``, ``coef_`` and ``coef_path_`` hold the per-feature effect size (L2 norm
+    of the feature's basis coefficients in each class; zero = feature not used) and
+    ``basis_coef_`` (K, p(q+1) + pairs), ``knots_`` (p, q), ``basis_mean_``, ``basis_scale_`` the
+    model; ``interaction_pairs_`` (pairs, 2) and ``interaction_coef_`` (K, pairs) the products.
+    ``features_used_`` (K, p) bool: which original features each class uses.
 
     Examples
     --------
@@ -269,6 +327,9 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         class_weight: str | None = None,
         max_iter: int = 1000,
         tol: float = 1e-4,
+        basis: Literal["linear", "hinge"] = "linear",
+        n_knots: int = 4,
+        interactions: bool = False,
         random_state: RandomState = 0,
     ) -> None:
         self.penalty = penalty
@@ -280,7 +341,30 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.tol = tol
+        self.basis = basis
+        self.n_knots = n_knots
+        self.interactions = interactions
         self.random_state = random_state
+
+    def _expand(self, X: np.ndarray) -> np.ndarray:
+        """Hinge basis (n, p(q+1)) of the features, standardised with the training moments."""
+        if self.basis == "linear":
+            return X
+        H = np.maximum(X[:, :, None] - self.knots_[None, :, :], 0.0)  # (n, p, q)
+        Z = np.concatenate([X[:, :, None], H], axis=2).reshape(X.shape[0], -1)
+        if self.interactions:
+            i, j = self.interaction_pairs_.T
+            Z = np.hstack([Z, X[:, i] * X[:, j]])
+        return (Z - self.basis_mean_) / self.basis_scale_
+
+    def _feature_effect(self, W: np.ndarray) -> np.ndarray:
+        """(p, K) effect size per original feature: the coefficients (linear) or the L2 norm of the
+        feature's basis coefficients in each class (hinge)."""
+        if self.basis == "linear":
+            return W
+        p = self.n_features_in_
+        W = W[: p * (int(self.n_knots) + 1)]
+        return np.sqrt((W.reshape(p, -1, W.shape[1]) ** 2).sum(axis=1))
 
     def _weights(self, y_idx: np.ndarray, K: int) -> np.ndarray:
         if self.class_weight is None:
@@ -299,6 +383,12 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         X = np.asarray(X, float)
         if not np.isfinite(X).all():
             raise InputError("SparseMultinomialRegression needs finite features (impute NaN first)")
+        if self.basis not in ("linear", "hinge"):
+            raise ModelError(f"basis must be 'linear' or 'hinge', got {self.basis!r}")
+        if self.basis == "hinge" and (int(self.n_knots) != self.n_knots or self.n_knots < 1):
+            raise ModelError(f"n_knots must be a positive integer, got {self.n_knots!r}")
+        if self.interactions and self.basis != "hinge":
+            raise ModelError("interactions=True needs basis='hinge'")
         y = np.asarray(y)
         self.classes_ = unique_labels(y)
         if len(self.classes_) < 2:
@@ -308,7 +398,26 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         Y = np.eye(K)[y_idx]
         w = self._weights(y_idx, K)
         self.n_features_in_ = X.shape[1]
-        kw = dict(penalty=self.penalty, max_iter=self.max_iter, tol=self.tol)
+        kw: dict[str, Any] = dict(penalty=self.penalty, max_iter=self.max_iter, tol=self.tol)
+        p0 = X.shape[1]
+        self.interaction_pairs_ = (
+            np.column_stack(np.triu_indices(p0, 1)) if self.interactions else np.empty((0, 2), int)
+        )
+        if self.basis != "linear":
+            q = int(self.n_knots)
+            self.knots_ = np.quantile(X, np.arange(1, q + 1) / (q + 1), axis=0).T  # (p, q)
+            self.basis_mean_, self.basis_scale_ = np.float64(0.0), np.float64(1.0)
+            Z = self._expand(X)
+            self.basis_mean_ = Z.mean(axis=0)
+            sd = Z.std(axis=0)
+            self.basis_scale_ = np.where(sd > 1e-12, sd, 1.0)
+            X = (Z - self.basis_mean_) / self.basis_scale_
+            kw["groups"] = np.concatenate(
+                [
+                    np.repeat(np.arange(self.n_features_in_), q + 1),
+                    self.n_features_in_ + np.arange(len(self.interaction_pairs_)),
+                ]
+            )
         full = multinomial_lasso_path(
             X,
             Y,
@@ -318,17 +427,27 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
             **kw,
         )
         self.alphas_ = full["alphas"]
-        self.coef_path_ = full["coef"]
         self.intercept_path_ = full["intercept"]
         self.path_converged_ = full["converged"]
         if self.alpha is None:
             self._cross_validate(X, Y, y_idx, w, kw)
             k = int(np.argmin(np.abs(self.alphas_ - self.alpha_)))
-            W, b = self.coef_path_[k], self.intercept_path_[k]
+            W, b = full["coef"][k], self.intercept_path_[k]
         else:
             self.alpha_ = float(self.alpha)
             W, b = self._refit_at(X, Y, w, self.alpha_, kw)
-        self.coef_ = W.T.copy()
+        self.coef_path_ = np.stack([self._feature_effect(B) for B in full["coef"]])
+        self.coef_ = self._feature_effect(W).T.copy()
+        used = np.abs(self.coef_.T) > 0  # (p, K)
+        if self.interactions:
+            self.interaction_coef_ = W[self.n_features_in_ * (int(self.n_knots) + 1) :].T.copy()
+            act = np.abs(self.interaction_coef_.T) > 0  # (pairs, K)
+            np.logical_or.at(used, self.interaction_pairs_[:, 0], act)
+            np.logical_or.at(used, self.interaction_pairs_[:, 1], act)
+        self.features_used_ = used.T.copy()
+        if self.basis != "linear":
+            self.basis_coef_ = W.T.copy()
+            self.basis_coef_path_ = full["coef"]
         self.intercept_ = b.copy()
         return self
 
@@ -368,8 +487,11 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         self.alpha_ = self.alpha_1se_ if self.rule == "1se" else self.alpha_min_
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Linear predictors :math:`x^\\top \\beta_c + b_c` (n, K)."""
-        return np.asarray(X, float) @ self.coef_.T + self.intercept_
+        """Linear predictors :math:`x^\\top \\beta_c + b_c` (n, K) (of the basis with ``"hinge"``)."""
+        X = np.asarray(X, float)
+        if self.basis == "linear":
+            return X @ self.coef_.T + self.intercept_
+        return self._expand(X) @ self.basis_coef_.T + self.intercept_
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Softmax class probabilities (n, K)."""
@@ -380,8 +502,9 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.decision_function(X), axis=1)]
 
     def n_selected(self) -> dict[Any, int]:
-        """Number of non-zero coefficients per class at the chosen ``alpha``."""
-        return {c: int((np.abs(self.coef_[k]) > 0).sum()) for k, c in enumerate(self.classes_)}
+        """Number of original features used per class at the chosen ``alpha`` (a non-zero
+        coefficient of the feature, of one of its basis functions, or of an interaction with it)."""
+        return {c: int(self.features_used_[k].sum()) for k, c in enumerate(self.classes_)}
 
     def entry_order(self, feature_names: list[str] | None = None) -> dict[Any, list[str]]:
         """Features per class in the order they enter the path (largest ``alpha`` first), as geoSMR
