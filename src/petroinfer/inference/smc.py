@@ -29,7 +29,6 @@ Chopin & Papaspiliopoulos (2020) An Introduction to Sequential Monte Carlo, Spri
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +37,8 @@ import numpy as np
 import xarray as xr
 
 from petroinfer._rng import RandomState, as_generator
-from petroinfer.errors import ConvergenceWarning, InputError, ModelError
+from petroinfer.errors import InputError, ModelError
+from petroinfer.inference.diagnostics import check_convergence, convergence_diagnostics
 from petroinfer.inference.results import Result, make_metadata
 
 __all__ = [
@@ -587,40 +587,19 @@ def rts_smoother(kf: KalmanResult, F: Any) -> KalmanResult:
 
 # ----------------------------------------------------------------------------- diagnostics
 def sampler_diagnostics(posterior: xr.Dataset, *, warn: bool = True) -> dict[str, Any]:
-    """ArviZ convergence diagnostics of ``(chain, draw)`` draws.
+    """ArviZ convergence diagnostics of ``(chain, draw)`` draws, with summary extremes.
 
-    Returns R-hat (rank-normalised split, Vehtari et al. 2021), bulk and tail ESS and MCSE of the mean
-    per variable, and emits :class:`~petroinfer.errors.ConvergenceWarning` when any R-hat > 1.01 or
-    bulk ESS < 400.
+    The per-quantity numbers come from :func:`petroinfer.inference.diagnostics.convergence_diagnostics`
+    (rank-normalised split R-hat, Vehtari et al. 2021; bulk/tail ESS; MCSE of the mean) and the
+    thresholds from :func:`~petroinfer.inference.diagnostics.check_convergence` (R-hat > 1.01 or bulk
+    ESS < 400 → :class:`~petroinfer.errors.ConvergenceWarning`). Adds ``max_r_hat``, ``min_ess_bulk``
+    and ``converged``.
     """
-    import arviz as az
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rhat = az.rhat(posterior)
-        essb = az.ess(posterior, method="bulk")
-        esst = az.ess(posterior, method="tail")
-        mcse = az.mcse(posterior)
-    out: dict[str, Any] = {"r_hat": {}, "ess_bulk": {}, "ess_tail": {}, "mcse_mean": {}}
-    for v in posterior.data_vars:
-        out["r_hat"][v] = float(np.max(rhat[v].values))
-        out["ess_bulk"][v] = float(np.min(essb[v].values))
-        out["ess_tail"][v] = float(np.min(esst[v].values))
-        out["mcse_mean"][v] = float(np.max(mcse[v].values))
-    out["max_r_hat"] = max(out["r_hat"].values()) if out["r_hat"] else float("nan")
-    out["min_ess_bulk"] = min(out["ess_bulk"].values()) if out["ess_bulk"] else float("nan")
-    problems = []
-    if posterior.sizes.get("chain", 1) > 1 and not out["max_r_hat"] <= 1.01:
-        problems.append(f"R-hat {out['max_r_hat']:.3f} > 1.01")
-    if not out["min_ess_bulk"] >= 400:
-        problems.append(f"bulk ESS {out['min_ess_bulk']:.0f} < 400")
+    out: dict[str, Any] = dict(convergence_diagnostics(posterior))
+    out["max_r_hat"] = max(out["r_hat"].values(), default=float("nan"))
+    out["min_ess_bulk"] = min(out["ess_bulk"].values(), default=float("nan"))
+    problems = check_convergence(out, warn=warn, stacklevel=3)
     out["converged"] = not problems
-    if problems and warn:
-        warnings.warn(
-            "sampler not converged: " + "; ".join(problems) + " (run longer)",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
     return out
 
 
