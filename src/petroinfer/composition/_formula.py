@@ -22,6 +22,7 @@ import pandas as pd
 
 from petroinfer.composition._names import name_category, parse_column
 from petroinfer.composition._units import molar_mass, oxide_stoichiometry
+from petroinfer.composition._validate import _numeric_column
 from petroinfer.errors import InputError, ModelError
 
 __all__ = [
@@ -182,11 +183,7 @@ def _select_columns(df: pd.DataFrame, prefix: str | None) -> dict[str, str]:
 def _numeric_block(df: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:
     out = {}
     for name, col in cols.items():
-        v = pd.to_numeric(df[col], errors="coerce")
-        bad = v.isna() & df[col].notna()
-        if bad.any():
-            row = df.index[np.flatnonzero(bad.to_numpy())[0]]
-            raise InputError("non-numeric cell", column=col, row=row, value=df.at[row, col])
+        v = _numeric_column(df[col], "non-numeric cell")
         neg = v < 0
         if neg.any():
             row = df.index[np.flatnonzero(neg.to_numpy())[0]]

@@ -302,8 +302,8 @@ def known_names(category: str | Iterable[str] | None = None) -> list[str]:
 
 
 _UNIT_RE = re.compile(
-    r"^(?P<name>.*?)[\s_]*(?:[(\[{]\s*(?P<u1>[^()\[\]{}]+?)\s*[)\]}]|[\s_](?P<u2>wt\.?\s?%|wt|pct|ppm"
-    r"|ppb|apfu|mol%|mol|µg/g|ug/g|mg/kg|ng/g|permil|‰))\s*$",
+    r"^(?P<name>.*?)[\s_]*(?:[(\[{]\s*(?P<u1>[^()\[\]{}]+?)\s*[)\]}]|[\s_](?P<u2>wt\.?\s?%|wtpct"
+    r"|wt|pct|ppm|ppb|apfu|mol%|mol|µg/g|ug/g|mg/kg|ng/g|permil|‰))\s*$",
     re.IGNORECASE,
 )
 

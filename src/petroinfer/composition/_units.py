@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from petroinfer.composition._names import VOLATILES, name_category, parse_column
+from petroinfer.composition._validate import _numeric_column
 from petroinfer.errors import InputError, ModelError
 
 __all__ = [
@@ -117,15 +118,9 @@ def _back(df: pd.DataFrame, was_series: bool, template: pd.DataFrame | pd.Series
 
 
 def _numeric(df: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
-    out = {}
-    for c in cols:
-        values = pd.to_numeric(df[c], errors="coerce")
-        bad = values.isna() & df[c].notna()
-        if bad.any():
-            row = df.index[np.flatnonzero(bad.to_numpy())[0]]
-            raise InputError("non-numeric cell", column=str(c), row=row, value=df.at[row, c])
-        out[c] = values.astype(float)
-    return pd.DataFrame(out, index=df.index)
+    return pd.DataFrame(
+        {c: _numeric_column(df[c], "non-numeric cell") for c in cols}, index=df.index
+    )
 
 
 def _chemical_columns(df: pd.DataFrame, categories: set[str]) -> list[str]:

@@ -33,6 +33,31 @@ def _first(mask: pd.Series | np.ndarray, index: pd.Index) -> tuple[object, int]:
     return index[pos], int(arr.sum())
 
 
+def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Numbers of one column and the mask of its cells that hold something other than a number."""
+    numeric = pd.to_numeric(raw, errors="coerce")
+    return numeric, (numeric.isna() & raw.notna()).to_numpy()
+
+
+def _numeric_column(raw: pd.Series, message: str) -> pd.Series:
+    """Float copy of one column, or an :class:`InputError` naming the first non-numeric cell.
+
+    The error names the column (``raw.name``), the row and the cell's value; ``{n}`` in
+    ``message`` is replaced by the number of non-numeric cells in the column. Empty cells
+    (NaN/None) are not errors here: they stay NaN for the caller to judge.
+    """
+    numeric, bad = _parse_numbers(raw)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            message.replace("{n}", str(int(bad.sum()))),
+            column=str(raw.name),
+            row=raw.index[i],
+            value=raw.iloc[i],
+        )
+    return numeric.astype(float)
+
+
 def _unit_of(col: str, units: Mapping[str, str]) -> str | None:
     if col in units:
         return units[col]
@@ -199,19 +224,11 @@ def validate_composition(
     ]  # fmt: skip
     # 3. non-numeric cells
     for c in chem:
-        raw = out[c]
-        numeric = pd.to_numeric(raw, errors="coerce")
-        bad = numeric.isna() & raw.notna()
-        if bad.any():
-            sid, n = _first(bad, out.index)
-            raise InputError(
-                f"non-numeric cell ({n} in this column; write below-detection values as numbers "
-                "or leave them empty)",
-                column=str(c),
-                row=sid,
-                value=raw.loc[sid] if not isinstance(raw.loc[sid], pd.Series) else None,
-            )
-        out[c] = numeric.astype(float)
+        out[c] = _numeric_column(
+            out[c],
+            "non-numeric cell ({n} in this column; write below-detection values as numbers "
+            "or leave them empty)",
+        )
     abundance = [c for c in chem if name_category(str(c)) in _ABUNDANCE]
     # 4. negative values (isotope ratios and delta values are not abundances)
     for c in abundance:

@@ -1,20 +1,25 @@
 """Private helpers shared by the whole-rock multivariate modules: table validation and units.
 
 These are deliberately small. The composition layer (:mod:`petroinfer.composition`) owns the canonical
-chemistry vocabulary; this module only needs to (i) recognise which columns are abundances and in which
-unit, (ii) convert ppm/ppb to wt% so that majors and traces can be mixed linearly, and (iii) validate
-numeric tables with messages that name the column, row and value (DESIGN.md §4).
+chemistry vocabulary (element symbols, unit suffixes, unit factors) and the cell-level numeric checks;
+this module builds on it to (i) recognise which columns are abundances and in which unit, (ii) convert
+ppm/ppb to wt% so that majors and traces can be mixed linearly, and (iii) validate numeric tables with
+messages that name the column, row and value (DESIGN.md §4).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from petroinfer.composition._names import _elements, _strip_unit
+from petroinfer.composition._units import UNIT_FACTORS
+from petroinfer.composition._validate import _numeric_column
 from petroinfer.errors import InputError, ModelError
 
 __all__ = [
@@ -26,35 +31,28 @@ __all__ = [
 ]
 
 #: Multiply a value in this unit by the factor to get wt% (mass per 100 g).
-UNIT_TO_WTPCT: dict[str, float] = {"wt%": 1.0, "ppm": 1e-4, "ppb": 1e-7, "fraction": 100.0}
-
-_SUFFIX_UNITS = {
-    "_pct": "wt%",
-    "_wt": "wt%",
-    "_wtpct": "wt%",
-    "_wt%": "wt%",
-    " wt%": "wt%",
-    "_ppm": "ppm",
-    " ppm": "ppm",
-    "_ppb": "ppb",
-    " ppb": "ppb",
+UNIT_TO_WTPCT: dict[str, float] = {
+    unit: UNIT_FACTORS["wt%"] / per_unit for unit, per_unit in UNIT_FACTORS.items()
 }
-_ELEMENT = (
-    "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr "
-    "Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm "
-    "Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U"
-).split()
-_ELEMENTS = set(_ELEMENT)
+
 _OXIDE_RE = re.compile(r"^((?:[A-Z][a-z]?\d*)+?)O\d*T?$")
 _ISOTOPE_RE = re.compile(r"^[A-Z][a-z]?\d{1,3}[A-Z]?[a-z]?\d{1,3}$")
 _NOT_ABUNDANCE = ("_apfu", "apfu", "total", "sumox", "mgno", "fe3no", "tot_cat", "loi")
 
 
+@lru_cache(maxsize=1)
+def _element_symbols() -> frozenset[str]:
+    return frozenset(_elements())
+
+
 def _strip_suffix(name: str) -> tuple[str, str | None]:
-    low = name.lower()
-    for suf, unit in _SUFFIX_UNITS.items():
-        if low.endswith(suf):
-            return name[: len(name) - len(suf)], unit
+    """Split a mass-unit suffix (``_ppm``, `` wt%``, ``_pct``...) off a column name.
+
+    The suffix grammar is the composition layer's; only units convertible to wt% count.
+    """
+    base, unit = _strip_unit(name)
+    if unit in UNIT_TO_WTPCT:
+        return base, unit
     return name, None
 
 
@@ -62,12 +60,12 @@ def _base_kind(base: str) -> str | None:
     """'oxide', 'element', 'isotope' or None for a column base name (suffix removed)."""
     if _ISOTOPE_RE.match(base) and not _OXIDE_RE.match(base):
         return "isotope"
-    if base in _ELEMENTS:
+    if base in _element_symbols():
         return "element"
     m = _OXIDE_RE.match(base)
     if m:
         cations = re.findall(r"[A-Z][a-z]?", m.group(1))
-        if cations and all(c in _ELEMENTS and c != "O" for c in cations):
+        if cations and all(c in _element_symbols() and c != "O" for c in cations):
             return "oxide"
     return None
 
@@ -172,19 +170,9 @@ def as_numeric_frame(
     if len(dup):
         raise InputError(f"{name} has duplicated columns", column=str(dup[0]))
     for col in df.columns:
-        s = df[col]
-        if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-            conv = pd.to_numeric(s, errors="coerce")
-            bad = conv.isna() & s.notna()
-            if bad.any():
-                i = int(np.flatnonzero(bad.to_numpy())[0])
-                raise InputError(
-                    f"{name}: non-numeric cell (argument must be a string or a number)",
-                    column=col,
-                    row=df.index[i],
-                    value=s.iloc[i],
-                )
-            df[col] = conv
+        df[col] = _numeric_column(
+            df[col], f"{name}: non-numeric cell (argument must be a string or a number)"
+        )
     vals = df.to_numpy(dtype=float)
     checks = [
         (~np.isfinite(vals), "missing or non-finite value (NaN/inf) — fill or drop it explicitly")

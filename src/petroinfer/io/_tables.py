@@ -21,6 +21,7 @@ from petroinfer.composition._names import (
     normalise_columns,
     parse_column,
 )
+from petroinfer.composition._validate import _parse_numbers
 from petroinfer.errors import InputError
 
 __all__ = ["read_table"]
@@ -72,8 +73,8 @@ def _to_numbers(col: pd.Series) -> pd.Series:
     """Numeric if every non-empty cell parses; otherwise the cells are kept as they are."""
     stripped = col.map(lambda v: v.strip() if isinstance(v, str) else v)
     stripped = stripped.replace("", np.nan)
-    num = pd.to_numeric(stripped, errors="coerce")
-    if (num.isna() & stripped.notna()).any():
+    num, text = _parse_numbers(stripped)
+    if text.any():
         return stripped.astype(object)
     return num.astype(float)
 
