@@ -81,6 +81,22 @@ def _fig_save(fig, out: Path | None, name: str, section) -> None:
     section.figure(fig, caption=name)
 
 
+def _finish(
+    summary: dict[str, Any],
+    info: dict[str, Any],
+    report: Report,
+    *,
+    out: Path | None,
+    json_out: bool,
+    title: str,
+) -> None:
+    """End a command: add the column-selection ``info``, save ``report.html`` into ``out``, emit."""
+    summary.update(info)
+    if out is not None:
+        summary["report"] = str(report.save(out / "report.html"))
+    emit(summary, json_out=json_out, out=out, title=title)
+
+
 ColsOpt = typer.Option(
     None, "--columns", help="Comma-separated columns (default: all abundance columns)."
 )
@@ -188,10 +204,7 @@ def endmembers(
         report=report,
         title="NMF end-members",
     )
-    summary.update(info)
-    if out is not None:
-        summary["report"] = str(report.save(out / "report.html"))
-    emit(summary, json_out=json_out, out=out, title="petroinfer endmembers")
+    _finish(summary, info, report, out=out, json_out=json_out, title="petroinfer endmembers")
 
 
 def run_cluster(
@@ -336,10 +349,7 @@ def cluster(
         title="k-means cluster analysis",
         proportions=None if proportions is None else _read(proportions, index_ids=True),
     )
-    summary.update(info)
-    if out is not None:
-        summary["report"] = str(report.save(out / "report.html"))
-    emit(summary, json_out=json_out, out=out, title="petroinfer cluster")
+    _finish(summary, info, report, out=out, json_out=json_out, title="petroinfer cluster")
 
 
 def run_isocon(
@@ -447,10 +457,7 @@ def isocon(
         report=report,
         title="Isocon mass transfer",
     )
-    summary.update(info)
-    if out is not None:
-        summary["report"] = str(report.save(out / "report.html"))
-    emit(summary, json_out=json_out, out=out, title="petroinfer isocon")
+    _finish(summary, info, report, out=out, json_out=json_out, title="petroinfer isocon")
 
 
 def demo_section(report: Report, out: Path) -> dict[str, Any]:
