@@ -520,46 +520,40 @@ def _polish(eq: Equilibrium, fast, T, P, c, var: str, n_iter: int = 2):
     return T, P
 
 
-def _solve_t(
-    eq: Equilibrium, P: np.ndarray, c: np.ndarray, T0: float = 900.0, h: float = 0.01
-) -> np.ndarray:
+#: Newton settings per unknown: start, finite-difference step, largest step, bounds, tolerance.
+_NEWTON_1D = {
+    "T": (900.0, 0.01, 300.0, (300.0, 2500.0), 1e-7),  # K
+    "P": (6000.0, 1.0, 1e4, (-5e3, 8e4), 1e-5),  # bar
+}
+
+
+def _solve_1d(eq: Equilibrium, var: str, fixed: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Solve ``eq`` row by row for T (``var="T"``, P fixed) or P (``var="P"``, T fixed).
+
+    Vectorised Newton on the spline residual over the rows still moving, then the exact-residual
+    polish; rows that do not converge are NaN.
+    """
+    x0, h, max_step, (lo, hi), tol = _NEWTON_1D[var]
     f = eq.fast_residual(c)
     k, std = eq.linear_coefficients(c), eq.fast_standard()
-    T = np.full(len(c), T0)
-    P = np.broadcast_to(np.asarray(P, dtype=float), T.shape)
+    x = np.full(len(c), x0)
+    fixed = np.broadcast_to(np.asarray(fixed, dtype=float), x.shape)
+
+    def tp(xa, fa):  # (T, P) in the residuals' argument order
+        return (xa, fa) if var == "T" else (fa, xa)
+
     act = np.arange(len(c))
     for _ in range(60):
         g = _subset_residual(std, k[act])
-        Ta, Pa = T[act], P[act]
-        step = g(Ta, Pa) / ((g(Ta + h, Pa) - g(Ta - h, Pa)) / (2 * h))
-        T[act] = np.clip(Ta - np.clip(step, -300, 300), 300.0, 2500.0)
-        act = act[np.abs(step) >= 1e-7]
+        xa, fa = x[act], fixed[act]
+        step = g(*tp(xa, fa)) / ((g(*tp(xa + h, fa)) - g(*tp(xa - h, fa))) / (2 * h))
+        x[act] = np.clip(xa - np.clip(step, -max_step, max_step), lo, hi)
+        act = act[np.abs(step) >= tol]
         if act.size == 0:
             break
-    T, _ = _polish(eq, f, T, P, c, "T")
+    T, P = _polish(eq, f, *tp(x, fixed), c, var)
     ok = _converged(eq, f, T, P, c)
-    return np.where(ok, T, np.nan)
-
-
-def _solve_p(
-    eq: Equilibrium, T: np.ndarray, c: np.ndarray, P0: float = 6000.0, h: float = 1.0
-) -> np.ndarray:
-    f = eq.fast_residual(c)
-    k, std = eq.linear_coefficients(c), eq.fast_standard()
-    P = np.full(len(c), P0)
-    T = np.broadcast_to(np.asarray(T, dtype=float), P.shape)
-    act = np.arange(len(c))
-    for _ in range(60):
-        g = _subset_residual(std, k[act])
-        Ta, Pa = T[act], P[act]
-        step = g(Ta, Pa) / ((g(Ta, Pa + h) - g(Ta, Pa - h)) / (2 * h))
-        P[act] = np.clip(Pa - np.clip(step, -1e4, 1e4), -5e3, 8e4)
-        act = act[np.abs(step) >= 1e-5]
-        if act.size == 0:
-            break
-    _, P = _polish(eq, f, T, P, c, "P")
-    ok = _converged(eq, f, T, P, c)
-    return np.where(ok, P, np.nan)
+    return np.where(ok, T if var == "T" else P, np.nan)
 
 
 def _converged(eq: Equilibrium, fast, T, P, c) -> np.ndarray:
@@ -675,13 +669,9 @@ def _sigma_matrix(
 
 def _solve_mode(teq, beq, c, T_fixed, P_fixed):
     if T_fixed is not None:
-        return np.broadcast_to(T_fixed, (len(c),)).astype(float), _solve_p(
-            beq, np.broadcast_to(T_fixed, (len(c),)), c
-        )
+        return np.broadcast_to(T_fixed, (len(c),)).astype(float), _solve_1d(beq, "P", T_fixed, c)
     if P_fixed is not None:
-        return _solve_t(teq, np.broadcast_to(P_fixed, (len(c),)), c), np.broadcast_to(
-            P_fixed, (len(c),)
-        ).astype(float)
+        return _solve_1d(teq, "T", P_fixed, c), np.broadcast_to(P_fixed, (len(c),)).astype(float)
     return solve_pt(teq, beq, c)
 
 
