@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 
 from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, write_csv
-from petroinfer.cli.thermobar import read_input_table
+from petroinfer.cli.thermobar import BarometerOpt, ThermometerOpt, read_input_table
 from petroinfer.errors import DataQualityWarning
 from petroinfer.report import Report
 
@@ -83,8 +83,8 @@ def inclusions(
     file: Annotated[
         Path, typer.Argument(help="CSV/XLSX: radius, inclusion, Grt_X*, Bt_XMg / Pl_XAn.")
     ],
-    thermometer: Annotated[str, typer.Option("--thermometer", help="FS78 | HS82 | ds62")] = "HS82",
-    barometer: Annotated[str, typer.Option("--barometer", help="KN88 | ds62")] = "KN88",
+    thermometer: ThermometerOpt = "HS82",
+    barometer: BarometerOpt = "KN88",
     polymorph: Annotated[str, typer.Option("--polymorph", help="ky | sill | and")] = "ky",
     n_nodes: Annotated[
         int | None, typer.Option("--n-nodes", help="Nodes along the radius.")

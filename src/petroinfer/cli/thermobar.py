@@ -14,7 +14,11 @@ from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, write_
 from petroinfer.errors import DataQualityWarning, InputError
 from petroinfer.report import Report
 
-__all__ = ["demo_section", "read_input_table", "thermobar"]
+__all__ = ["BarometerOpt", "ThermometerOpt", "demo_section", "read_input_table", "thermobar"]
+
+# calibration choices, shared with ``petroinfer ptpath``
+ThermometerOpt = Annotated[str, typer.Option("--thermometer", help="FS78 | HS82 | ds62")]
+BarometerOpt = Annotated[str, typer.Option("--barometer", help="KN88 | ds62")]
 
 
 def read_input_table(path: Path) -> pd.DataFrame:
@@ -80,8 +84,8 @@ def thermobar(
     file: Annotated[
         Path, typer.Argument(help="CSV/XLSX with Grt_X*, Bt_XMg, Pl_XAn or prefixed oxides.")
     ],
-    thermometer: Annotated[str, typer.Option("--thermometer", help="FS78 | HS82 | ds62")] = "HS82",
-    barometer: Annotated[str, typer.Option("--barometer", help="KN88 | ds62")] = "KN88",
+    thermometer: ThermometerOpt = "HS82",
+    barometer: BarometerOpt = "KN88",
     polymorph: Annotated[str, typer.Option("--polymorph", help="Al2SiO5: ky | sill | and")] = "ky",
     p_kbar: Annotated[
         float | None, typer.Option("--P-kbar", help="Fixed pressure: T only.")
