@@ -715,38 +715,31 @@ class _Problem:
             var += (d * self.sig[:, j]) ** 2
         return np.sqrt(np.maximum(var, 1e-12))
 
+    def _median_root(self, rows, var: str, x0: float, fixed: float, h: float, bounds) -> float:
+        """Median over ``rows`` of the root in T (``var="T"``, biotite rows, P fixed) or in P
+        (``var="P"``, plagioclase rows, T fixed): 30 clipped finite-difference Newton steps."""
+        k = int(rows.sum())
+        x, y = np.full(k, x0), np.full(k, fixed)
+        is_bt, coef = np.full(k, var == "T"), self.coef[rows]
+
+        def g(xa):
+            T, P = (xa, y) if var == "T" else (y, xa)
+            return self.g(T, P, None, is_bt, coef)
+
+        for _ in range(30):
+            d = (g(x + h) - g(x - h)) / (2 * h)
+            x = np.clip(x - g(x) / np.where(d == 0, 1e-12, d), *bounds)
+        return float(np.median(x))
+
     def start(self) -> np.ndarray:
         """Constant starting path: median thermometer T at P0, median barometer P at that T (twice)."""
         T0, P0 = 873.15, 6.0
         bt, pl = self.is_bt, ~self.is_bt
         for _ in range(2):
             if bt.any():
-                k = int(bt.sum())
-                T = np.full(k, T0)
-                ones = np.ones(k, bool)
-                for _ in range(30):
-                    Pv = np.full(k, P0)
-                    kb = self.coef[bt]
-                    f = self.g(T, Pv, None, ones, kb)
-                    d = (
-                        self.g(T + 0.01, Pv, None, ones, kb) - self.g(T - 0.01, Pv, None, ones, kb)
-                    ) / 0.02
-                    T = np.clip(T - f / np.where(d == 0, 1e-12, d), 400.0, 1500.0)
-                T0 = float(np.median(T))
+                T0 = self._median_root(bt, "T", T0, P0, 0.01, (400.0, 1500.0))
             if pl.any():
-                k = int(pl.sum())
-                P = np.full(k, P0)
-                zeros = np.zeros(k, bool)
-                for _ in range(30):
-                    Tv = np.full(k, T0)
-                    kp = self.coef[pl]
-                    f = self.g(Tv, P, None, zeros, kp)
-                    d = (
-                        self.g(Tv, P + 1e-3, None, zeros, kp)
-                        - self.g(Tv, P - 1e-3, None, zeros, kp)
-                    ) / 2e-3
-                    P = np.clip(P - f / np.where(d == 0, 1e-12, d), 0.1, 30.0)
-                P0 = float(np.median(P))
+                P0 = self._median_root(pl, "P", P0, T0, 1e-3, (0.1, 30.0))
         n = self.s.size
         return np.column_stack([np.full(n, T0), np.full(n, P0)])
 
