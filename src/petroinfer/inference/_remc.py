@@ -1,6 +1,7 @@
 """Replica-exchange Monte Carlo (parallel tempering) with free-energy (log-evidence) estimation.
 
-Implementation behind :mod:`petroinfer.inference.remc`; see :class:`ReplicaExchange`.
+Implementation behind :mod:`petroinfer.inference.remc`, which lists and re-exports the public names;
+see :class:`ReplicaExchange`.
 """
 
 from __future__ import annotations
@@ -23,16 +24,6 @@ from petroinfer.inference.diagnostics import (
     convergence_diagnostics,
 )
 from petroinfer.inference.results import Result, make_metadata
-
-__all__ = [
-    "REMCResult",
-    "ReplicaExchange",
-    "compare_models",
-    "geometric_ladder",
-    "stepping_stone",
-    "thermodynamic_integration",
-    "validate_ladder",
-]
 
 Move = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]]
 
