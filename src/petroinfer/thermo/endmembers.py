@@ -372,40 +372,46 @@ def equilibrium_pressure(
     >>> round(float(p))  # bar
     5631
     """
-    T = np.asarray(T, dtype=float)
-    lnk = np.broadcast_to(
-        np.asarray(ln_k, dtype=float), np.broadcast_shapes(T.shape, np.shape(ln_k))
-    )
-    T = np.broadcast_to(T, lnk.shape)
-    P = np.full(T.shape, float(P0))
-    for _ in range(50):
-        rp = reaction_properties(reaction, T, P)
-        f = rp["dG"] + GAS_CONSTANT * T * lnk
-        step = f / rp["dV"]
-        P = P - np.clip(step, -20000, 20000)
-        if np.all(np.abs(step) < 1e-6):
-            break
-    return P
+    return _solve_reaction(reaction, "P", T, ln_k, P0)
 
 
 def equilibrium_temperature(
     reaction: Mapping[str, float], P: ArrayLike, ln_k: ArrayLike = 0.0, T0: float = 900.0
 ) -> np.ndarray:
     """Temperature (K) at which ΔG°(P, T) + RT ln K = 0 (Newton; ∂(ΔG + RT ln K)/∂T = −ΔS + R ln K)."""
-    P = np.asarray(P, dtype=float)
+    return _solve_reaction(reaction, "T", P, ln_k, T0)
+
+
+#: Newton settings per unknown: iterations, largest step, bounds, tolerance on the step.
+_REACTION_NEWTON = {
+    "P": (50, 20000.0, (-np.inf, np.inf), 1e-6),  # bar
+    "T": (60, 200.0, (200.0, 3000.0), 1e-8),  # K
+}
+
+
+def _solve_reaction(
+    reaction: Mapping[str, float], var: str, fixed: ArrayLike, ln_k: ArrayLike, x0: float
+) -> np.ndarray:
+    """Root in P (``var="P"``, T fixed) or T (P fixed) of ΔG°(P, T) + RT ln K by Newton iteration.
+
+    Slopes: ∂/∂P = ΔV; ∂/∂T = −ΔS + R ln K.
+    """
+    n_iter, max_step, bounds, tol = _REACTION_NEWTON[var]
+    fixed = np.asarray(fixed, dtype=float)
     lnk = np.broadcast_to(
-        np.asarray(ln_k, dtype=float), np.broadcast_shapes(P.shape, np.shape(ln_k))
+        np.asarray(ln_k, dtype=float), np.broadcast_shapes(fixed.shape, np.shape(ln_k))
     )
-    P = np.broadcast_to(P, lnk.shape)
-    T = np.full(P.shape, float(T0))
-    for _ in range(60):
+    fixed = np.broadcast_to(fixed, lnk.shape)
+    x = np.full(fixed.shape, float(x0))
+    for _ in range(n_iter):
+        T, P = (fixed, x) if var == "P" else (x, fixed)
         rp = reaction_properties(reaction, T, P)
         f = rp["dG"] + GAS_CONSTANT * T * lnk
-        step = f / (-rp["dS"] + GAS_CONSTANT * lnk)
-        T = np.clip(T - np.clip(step, -200, 200), 200.0, 3000.0)
-        if np.all(np.abs(step) < 1e-8):
+        step = f / (rp["dV"] if var == "P" else -rp["dS"] + GAS_CONSTANT * lnk)
+        x = np.clip(x - np.clip(step, -max_step, max_step), *bounds)
+        if np.all(np.abs(step) < tol):
             break
-    return T
+    return x
 
 
 def al2sio5_triple_point() -> tuple[float, float]:
