@@ -453,9 +453,9 @@ def test_improper_posterior_and_bad_anchors():
         LinearGMRF(prior, A, noise_precision=1.0, smoothness=1.0).fit([0.3])
     with pytest.raises(ModelError, match="at most 2 anchors"):
         ChainPrior(n_nodes=10, order=2, anchors=[Anchor(i, 0.0, 1.0) for i in range(3)])
-    with pytest.raises(ModelError, match="positive sd"):
+    with pytest.raises(InputError, match="positive sd"):
         ChainPrior(n_nodes=10, anchors=[Anchor(0, 0.0, -1.0)])
-    with pytest.raises(ModelError, match="unknown anchor channel"):
+    with pytest.raises(InputError, match="unknown anchor channel"):
         ChainPrior(n_nodes=10, anchors=[Anchor(0, 0.0, 1.0, channel="T")])
     with pytest.raises(ModelError, match="correlation"):
         ChainPrior(n_nodes=10, channels=("T", "P"), correlation=1.0)
@@ -509,3 +509,314 @@ def test_anchored_generalised_determinant(case):
     ev = np.linalg.eigvalsh(_band_to_sparse(ab).toarray())
     assert np.sum(ev < 1e-9 * ev.max()) == d
     assert ld == pytest.approx(np.sum(np.log(ev[d:])), rel=1e-9)
+
+
+# ----------------------------------------------------------------------------- mean anchors
+def trapezoid_weights(s):
+    """Weights of the integral mean of the piecewise-linear path (independent of the package)."""
+    s = np.asarray(s, float)
+    h = np.diff(s)
+    w = np.zeros(s.size)
+    w[:-1] += h / 2
+    w[1:] += h / 2
+    return w / (s[-1] - s[0])
+
+
+def dense_with_means(prior, kappa, means):
+    """Dense prior precision, linear term and constant sum(lam m^2), user order, with the rank-one
+    mean terms ``u u^T / sd^2`` (``means``: list of (channel index, weights over nodes, value, sd))."""
+    Q, b = dense_prior(prior, kappa)
+    _, lam, mu = prior._anchor_arrays()
+    const = float(np.sum(lam * mu**2))
+    nc = prior.n_channels
+    for c, w, value, sd in means:
+        u = np.zeros(prior.size)
+        u[c::nc] = np.ravel(w)
+        Q += np.outer(u, u) / sd**2
+        b += u * value / sd**2
+        const += value**2 / sd**2
+    return Q, b, const
+
+
+def dense_evidence(Q, b, const, A, y, w):
+    """Posterior mean, covariance and log evidence with the generalised determinant of Q (eigenvalues)
+    and its rank deficiency d: -(m-d)/2 log 2pi + (log|Q|* + log|W| - log|P| - energy) / 2."""
+    P = Q + A.T @ (w[:, None] * A)
+    Pinv = np.linalg.inv(P)
+    mean = Pinv @ (A.T @ (w * y) + b)
+    ev = np.linalg.eigvalsh(Q)
+    nz = ev > 1e-9 * ev.max()
+    d = int(np.sum(~nz))
+    r = y - A @ mean
+    energy = r @ (w * r) + mean @ Q @ mean - 2 * b @ mean + const
+    logz = 0.5 * (
+        -(y.size - d) * np.log(2 * np.pi)
+        + np.sum(np.log(ev[nz]))
+        + np.sum(np.log(w))
+        - np.linalg.slogdet(P)[1]
+        - energy
+    )
+    return mean, Pinv, logz, d
+
+
+def _operator(kind, n, rng):
+    if kind == "everywhere":
+        return np.eye(n)
+    if kind == "sparse":  # a third of the nodes, some rows mixing neighbours
+        A = np.eye(n)[np.sort(rng.choice(n, n // 3, replace=False))]
+        A[::2] += 0.5 * np.roll(A[::2], 1, axis=1)
+        return A
+    # "increments": only differences between neighbours are observed: the data never fix the level,
+    # the mean anchor alone makes the posterior proper (the banded part of P is singular)
+    return np.diff(np.eye(n), axis=0)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("data", ["everywhere", "sparse", "increments"])
+def test_mean_anchor_matches_dense(order, uniform, data):
+    rng = np.random.default_rng(100 * order + 10 * uniform + len(data))
+    n = 35
+    s = chain_positions(n, uniform, rng)
+    anchors = [Anchor("mean", 1.3, 0.7)]
+    if order == 2:  # mean + one node: proper
+        anchors.append(Anchor(4, -0.2, 1.5))
+    prior = ChainPrior(s, order=order, anchors=anchors)
+    A = _operator(data, n, rng)
+    y = rng.normal(size=A.shape[0])
+    scale = rng.uniform(0.5, 2.0, A.shape[0])
+    tau, kappa = 2.5, 0.8
+    res = LinearGMRF(
+        prior, sp.csr_matrix(A), noise_precision=tau, smoothness=kappa, noise_scale=scale
+    ).fit(y)
+    w = tau / scale**2
+    Q, b, const = dense_with_means(prior, [kappa], [(0, trapezoid_weights(s), 1.3, 0.7)])
+    mean, Pinv, logz, d = dense_evidence(Q, b, const, A, y, w)
+    assert d == 0
+    # proper prior: the evidence is exactly log N(y; A mu0, A Q^-1 A^T + W^-1)
+    mu0 = np.linalg.solve(Q, b)
+    ref = multivariate_normal(A @ mu0, A @ np.linalg.solve(Q, A.T) + np.diag(1 / w)).logpdf(y)
+    assert logz == pytest.approx(ref, rel=1e-9)
+    assert res.log_evidence == pytest.approx(ref, rel=1e-8)
+    assert rel(res.estimate["mean"].values[:, 0], mean) < 1e-8
+    assert rel(res.estimate["sd"].values[:, 0] ** 2, np.diag(Pinv)) < 1e-8
+
+
+@pytest.mark.parametrize("uniform", [True, False])
+@pytest.mark.parametrize("data", ["everywhere", "sparse", "increments"])
+def test_order2_mean_anchor_leaves_trend_intrinsic(uniform, data):
+    """Order 2 with only a mean anchor: the linear trend with zero mean stays in the null space
+    (d = 1); evidence = the generalised-determinant formula computed densely from eigenvalues."""
+    rng = np.random.default_rng(7 + uniform + len(data))
+    n = 30
+    s = chain_positions(n, uniform, rng)
+    prior = ChainPrior(s, order=2, anchors=[Anchor("mean", -0.4, 0.3)])
+    A = _operator(data, n, rng)
+    y = rng.normal(size=A.shape[0])
+    res = LinearGMRF(prior, A, noise_precision=3.0, smoothness=2.0).fit(y)
+    Q, b, const = dense_with_means(prior, [2.0], [(0, trapezoid_weights(s), -0.4, 0.3)])
+    mean, Pinv, logz, d = dense_evidence(Q, b, const, A, y, 3.0 * np.ones(A.shape[0]))
+    assert d == 1
+    assert prior._precision(np.array([2.0]))[2] == 1
+    assert res.log_evidence == pytest.approx(logz, rel=1e-8)
+    assert rel(res.estimate["mean"].values[:, 0], mean) < 1e-8
+    assert rel(res.estimate["sd"].values[:, 0] ** 2, np.diag(Pinv)) < 1e-8
+
+
+def test_order2_mean_anchor_intrinsic_evidence_is_vague_proper_limit():
+    """The remaining trend is flat: evidence differences across hyperparameters equal those with an
+    extra very vague node anchor (which makes the prior proper)."""
+    rng = np.random.default_rng(12)
+    n = 30
+    s = chain_positions(n, False, rng)
+    A = np.eye(n)[::3]
+    y = rng.normal(size=A.shape[0])
+    mean = Anchor("mean", 0.5, 0.2)
+    intr = LinearGMRF(ChainPrior(s, order=2, anchors=[mean]), A)
+    vague = LinearGMRF(ChainPrior(s, order=2, anchors=[mean, Anchor(0, 0.0, 1e3)]), A)
+    hp = [(1.0, 0.5), (3.0, 0.05), (0.4, 7.0)]
+    d_intr = [intr.log_evidence(y, t, k) for t, k in hp]
+    offset = np.array([vague.log_evidence(y, t, k) for t, k in hp]) - np.array(d_intr)
+    assert np.ptp(d_intr) > 1.0
+    assert np.ptp(offset) < 1e-4
+
+
+def test_mean_anchor_coupled_channels_and_grid_match_dense():
+    rng = np.random.default_rng(3)
+    n, m = 20, 30
+    s = chain_positions(n, False, rng)
+    prior = ChainPrior(
+        s,
+        order=2,
+        channels=("T", "P"),
+        correlation=0.5,
+        anchors=[
+            Anchor("mean", 800.0, 5.0, "T"),
+            Anchor(0, 790.0, 3.0, "T"),
+            Anchor("mean", 6, 1, 1),
+        ],
+    )
+    A = sp.random(m, 2 * n, density=0.1, random_state=4).toarray() + np.eye(m, 2 * n)
+    y = 800 * A[:, ::2].sum(axis=1) + 6 * A[:, 1::2].sum(axis=1) + rng.normal(size=m)
+    res = LinearGMRF(prior, A, noise_precision=2.0, smoothness=[0.3, 5.0]).fit(y)
+    wt = trapezoid_weights(s)
+    Q, b, const = dense_with_means(prior, [0.3, 5.0], [(0, wt, 800.0, 5.0), (1, wt, 6.0, 1.0)])
+    mean, Pinv, logz, d = dense_evidence(Q, b, const, A, y, 2.0 * np.ones(m))
+    assert d == 1  # the P channel keeps its zero-mean trend
+    assert res.log_evidence == pytest.approx(logz, rel=1e-8)
+    assert rel(res.estimate["mean"].values.ravel(), mean) < 1e-8
+    assert rel(res.estimate["sd"].values.ravel() ** 2, np.diag(Pinv)) < 1e-8
+    cov = res.estimate["covariance"].values
+    for i in (0, 9, n - 1):
+        assert rel(cov[i], Pinv[2 * i : 2 * i + 2, 2 * i : 2 * i + 2]) < 1e-7
+    # grid (pixel mean), order 1 (proper) and order 2 (trend planes stay intrinsic), wide grid
+    for order, shape in ((1, (5, 8)), (2, (7, 5))):
+        grid = GridPrior(shape, order=order, anchors=[Anchor("mean", 0.3, 0.1)])
+        N = shape[0] * shape[1]
+        A = np.eye(N)[::2] - 0.3 * np.eye(N, k=1)[::2]
+        y = rng.normal(size=A.shape[0])
+        res = LinearGMRF(grid, A, noise_precision=4.0, smoothness=1.5).fit(y)
+        Q, b, const = dense_with_means(grid, [1.5], [(0, np.full(N, 1 / N), 0.3, 0.1)])
+        mean, Pinv, logz, d = dense_evidence(Q, b, const, A, y, 4.0 * np.ones(A.shape[0]))
+        assert d == (0 if order == 1 else 2)
+        assert res.log_evidence == pytest.approx(logz, rel=1e-8)
+        assert rel(res.estimate["mean"].values.ravel(), mean) < 1e-8
+        assert rel(res.estimate["sd"].values.ravel() ** 2, np.diag(Pinv)) < 1e-8
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_mean_anchor_pulls_average_to_value(order):
+    """As sd -> 0 the posterior mean of the field's average goes to the anchor value, although the
+    data say otherwise (they sit around 3), following Gaussian conditioning of the average exactly:
+    m(sd) = (m_free / V + value / sd^2) / (1 / V + 1 / sd^2), with m_free and V the posterior mean
+    and variance of the average without the mean anchor."""
+    rng = np.random.default_rng(5)
+    n = 60
+    s = chain_positions(n, False, rng)
+    w = trapezoid_weights(s)
+    y = 3.0 + np.sin(s / 10) + 0.2 * rng.normal(size=n)
+    node = [Anchor(0, 3.0, 5.0)] if order == 2 else []
+    free = LinearGMRF(
+        ChainPrior(s, order=order, anchors=node), np.eye(n), noise_precision=25.0, smoothness=1.0
+    )
+    Q, b, _ = dense_with_means(free.prior, [1.0], [])
+    Pinv = np.linalg.inv(Q + 25.0 * np.eye(n))
+    m_free, V = w @ (Pinv @ (25.0 * y + b)), w @ Pinv @ w
+    gaps = []
+    for sd in (10.0, 1.0, 0.1, 1e-2, 1e-4, 1e-7):
+        prior = ChainPrior(s, order=order, anchors=[Anchor("mean", -1.0, sd), *node])
+        res = LinearGMRF(prior, np.eye(n), noise_precision=25.0, smoothness=1.0, n_samples=0)
+        avg = w @ res.fit(y).estimate["mean"].values[:, 0]
+        expected = (m_free / V - 1.0 / sd**2) / (1 / V + 1 / sd**2)
+        assert avg == pytest.approx(expected, rel=1e-8, abs=1e-12)
+        gaps.append(abs(avg + 1.0))
+    assert gaps[0] > 3.0  # a vague anchor leaves the data in charge
+    assert np.all(np.diff(gaps) < 0)
+    assert gaps[-1] < 1e-9
+
+
+def test_mean_anchor_draws_and_factor_are_exact():
+    """The low-rank-corrected square root F (draw(z) = F z) satisfies F F^T = P^-1 exactly, with the
+    banded part singular (increment data), and sampled moments match."""
+    from petroinfer.inference.gmrf import _add_bands, _Factor
+
+    rng = np.random.default_rng(8)
+    n = 25
+    s = chain_positions(n, False, rng)
+    prior = ChainPrior(s, order=2, anchors=[Anchor("mean", 2.0, 0.5), Anchor(n - 1, 0.0, 2.0)])
+    A = np.diff(np.eye(n), axis=0)
+    ab, _, _ = prior._precision(np.array([1.7]))
+    P_band = _add_bands(ab, _lower_band(sp.csr_matrix(A.T @ A), n), 1.0, 3.0)
+    fac = _Factor(P_band, prior._mean_terms(), "test")
+    Q, _, _ = dense_with_means(prior, [1.7], [(0, trapezoid_weights(s), 2.0, 0.5)])
+    Pinv = np.linalg.inv(Q + 3.0 * A.T @ A)
+    F = fac.draw(np.eye(n))
+    np.testing.assert_allclose(F @ F.T, Pinv, rtol=1e-9, atol=1e-12 * np.abs(Pinv).max())
+    np.testing.assert_allclose(fac.solve(np.eye(n)), Pinv, rtol=1e-9, atol=1e-12)
+    assert fac.logdet == pytest.approx(-np.linalg.slogdet(Pinv)[1], rel=1e-10)
+    res = LinearGMRF(
+        prior, A, noise_precision=3.0, smoothness=1.7, n_samples=3000, random_state=2
+    ).fit(rng.normal(size=n - 1))
+    draws = res.posterior["state"].values[0, :, :, 0]
+    sd = res.estimate["sd"].values[:, 0]
+    assert rel(draws.std(axis=0), sd) < 0.1
+    assert np.abs(draws.mean(axis=0) - res.estimate["mean"].values[:, 0]).max() < 5 * sd.max() / 50
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_mean_anchor_laplace_equals_exact_for_linear_forward(order):
+    rng = np.random.default_rng(21)
+    n = 30
+    s = chain_positions(n, False, rng)
+    anchors = [Anchor("mean", 0.7, 0.4)] + ([Anchor(3, 0.0, 1.0)] if order == 2 else [])
+    prior = ChainPrior(s, order=order, anchors=anchors)
+    A = sp.csr_matrix(np.diff(np.eye(n), axis=0))  # the banded part alone is singular
+    y = rng.normal(size=n - 1)
+    lin = LinearGMRF(prior, A, noise_precision=3.0, smoothness=0.5).fit(y)
+    f, J = _linear_fj(A)
+    non = NonlinearGMRF(prior, f, J, noise_precision=3.0, smoothness=0.5).fit(y)
+    assert non.log_evidence == pytest.approx(lin.log_evidence, rel=1e-8)
+    assert rel(non.estimate["mean"].values, lin.estimate["mean"].values) < 1e-6
+    assert rel(non.estimate["sd"].values, lin.estimate["sd"].values) < 1e-8
+    # default start: the null-space function through the anchors satisfies them
+    x0 = prior._anchor_start()
+    assert trapezoid_weights(s) @ x0 == pytest.approx(0.7)
+
+
+def test_mean_anchor_generalised_determinant():
+    from petroinfer.inference.gmrf import _band_to_sparse
+
+    s = np.cumsum(np.random.default_rng(5).uniform(0.3, 2.0, 12))
+    cases = [
+        (ChainPrior(s, order=1, anchors=[Anchor("mean", 0.0, 0.5)]), [0.7], 0),
+        (ChainPrior(s, order=2, anchors=[Anchor("mean", 0.0, 0.5)]), [2.0], 1),
+        (ChainPrior(s, order=2, anchors=[Anchor("mean", 0, 0.5), Anchor(2, 0, 3)]), [2.0], 0),
+        (GridPrior((4, 5), order=2, anchors=[Anchor("mean", 0.0, 0.3)]), [1.5], 2),
+        (
+            ChainPrior(
+                s,
+                order=1,
+                channels=("T", "P"),
+                correlation=-0.4,
+                anchors=[Anchor("mean", 1.0, 1.0, "P")],
+            ),
+            [0.5, 4.0],
+            1,
+        ),
+    ]
+    for prior, kappa, d_expected in cases:
+        ab, ld, d = prior._precision(np.asarray(kappa, float))
+        U, lam, _, _ = prior._mean_terms()
+        Q = _band_to_sparse(ab).toarray() + (U * lam) @ U.T
+        ev = np.linalg.eigvalsh(Q)
+        assert d == d_expected == np.sum(ev < 1e-9 * ev.max())
+        assert ld == pytest.approx(np.sum(np.log(ev[d:])), rel=1e-9)
+
+
+def test_mean_anchor_improper_and_bad_input():
+    # order 2, mean only, data on curvature only: the slope is fixed by nothing
+    n = 12
+    prior = ChainPrior(n_nodes=n, order=2, anchors=[Anchor("mean", 0.0, 1.0)])
+    A = np.diff(np.eye(n), n=2, axis=0)
+    with pytest.raises(ModelError, match="not positive definite"):
+        LinearGMRF(prior, A, noise_precision=1.0, smoothness=1.0).fit(np.zeros(n - 2))
+    for bad_sd in (0.0, -1.0, np.nan, np.inf):
+        with pytest.raises(InputError, match="positive sd") as err:
+            ChainPrior(n_nodes=n, anchors=[Anchor("mean", 1.0, bad_sd)])
+        assert err.value.value is bad_sd or err.value.value == bad_sd
+    for bad_mean in (np.nan, np.inf, "hot"):
+        with pytest.raises(InputError, match="finite mean") as err:
+            ChainPrior(n_nodes=n, anchors=[Anchor("mean", bad_mean, 1.0)])
+        assert repr(bad_mean) in str(err.value)
+    with pytest.raises(InputError, match=r"unknown anchor channel.*value 'T'"):
+        ChainPrior(n_nodes=n, anchors=[Anchor("mean", 1.0, 1.0, channel="T")])
+    with pytest.raises(InputError, match=r"out of range.*value 3"):
+        ChainPrior(n_nodes=n, channels=("a", "b"), anchors=[Anchor("mean", 1.0, 1.0, channel=3)])
+    with pytest.raises(InputError, match=r"'mean'.*value 'avg'"):
+        ChainPrior(n_nodes=n, anchors=[Anchor("avg", 1.0, 1.0)])
+    with pytest.raises(ModelError, match="at most one on the mean"):  # redundant for order 1
+        ChainPrior(n_nodes=n, anchors=[Anchor("mean", 1.0, 1.0), Anchor(0, 1.0, 1.0)])
+    with pytest.raises(ModelError, match="at most one on the mean"):
+        ChainPrior(n_nodes=n, order=2, anchors=[Anchor("mean", 1.0, 1.0)] * 2)
+    with pytest.raises(ModelError, match="collinear"):  # node at the centroid adds nothing new
+        ChainPrior(n_nodes=7, order=2, anchors=[Anchor("mean", 1.0, 1.0), Anchor(3, 0.0, 1.0)])

@@ -94,12 +94,23 @@ def _cholesky(ab: np.ndarray, what: str) -> np.ndarray:
         with _blas_guard(ab.shape[0] - 1):
             return sla.cholesky_banded(ab, lower=True, check_finite=False)
     except (np.linalg.LinAlgError, ValueError) as exc:
-        raise ModelError(
-            f"the {what} is not positive definite: the data (and anchors) do not constrain the "
-            "null space of the intrinsic prior (a constant per channel for order 1, a constant and a "
-            "linear trend for order 2), or a precision is far too small/large; add observations, an "
-            "Anchor, or fix the hyperparameters"
-        ) from exc
+        raise ModelError(_not_pd_message(what)) from exc
+
+
+def _not_pd_message(what: str) -> str:
+    return (
+        f"the {what} is not positive definite: the data (and anchors) do not constrain the "
+        "null space of the intrinsic prior (a constant per channel for order 1, a constant and a "
+        "linear trend for order 2), or a precision is far too small/large; add observations, an "
+        "Anchor, or fix the hyperparameters"
+    )
+
+
+def _log_evidence(
+    m: int, d: int, logdet_q: float, logdet_w: float, fac: _Factor, energy: float
+) -> float:
+    """``-(m-d)/2 log 2 pi + (log|Q|* + log|W| - log|P| - energy) / 2`` (see LinearGMRF Notes)."""
+    return float(-(m - d) / 2 * _LOG2PI + 0.5 * (logdet_q + logdet_w - fac.logdet - energy))
 
 
 def _logdet_chol(cb: np.ndarray) -> float:
@@ -217,17 +228,138 @@ def _pick_rows(V: np.ndarray, k: int, exclude: Sequence[int] = ()) -> np.ndarray
     return np.sort(np.asarray(picked, int))
 
 
+class _Factor:
+    r"""Factorisation of a posterior precision ``P = band + U diag(lam) U^T`` (banded plus low rank).
+
+    The low-rank part comes from mean anchors (dense rows ``u`` = weights of a channel average). It
+    is handled by the Woodbury identity and the matrix determinant lemma so that everything stays
+    banded and O(N) (Rue & Held 2005, §2.3.3; Harville 1997, *Matrix Algebra from a Statistician's
+    Perspective*, Thm 18.1.1 and 18.2.8). The banded part alone may be singular (the mean anchor may
+    be the only thing fixing the level), so a banded SPD ``B = band + G G^T`` is factorised, ``G``
+    pinning one node per remaining null direction of each anchored channel with the precision the
+    band already has there, and ``P = B + Z D Z^T`` with ``Z = [U, G]``, ``D = diag(lam, -1)``:
+
+    .. math::
+
+        P^{-1} = B^{-1} - Y C^{-1} Y^T,\quad Y = B^{-1} Z,\quad C = D^{-1} + Z^T B^{-1} Z,\qquad
+        |P| = |B|\,|D|\,|C|.
+
+    ``P`` is positive definite iff ``C`` has exactly as many negative eigenvalues as ``G`` has
+    columns (Haynsworth inertia additivity). Without a low-rank part this is the plain banded
+    Cholesky factor of ``P``.
+    """
+
+    def __init__(self, ab: np.ndarray, low: tuple | None, what: str) -> None:
+        self.what = what
+        if low is None:
+            self.B = ab
+            self.cb = _cholesky(ab, what)
+            self.Z = None
+            self.logdet = _logdet_chol(self.cb)
+            return
+        U, lam, _, pins = low
+        n = ab.shape[1]
+        g2 = np.maximum(ab[0, pins], np.finfo(float).tiny)
+        B = ab.copy()
+        B[0, pins] += g2
+        G = np.zeros((n, pins.size))
+        G[pins, np.arange(pins.size)] = np.sqrt(g2)
+        Z = np.column_stack([U, G])
+        dz = np.concatenate([lam, -np.ones(pins.size)])
+        self.B, self.cb, self.Z, self.dz = B, _cholesky(B, what), Z, dz
+        self.Y = _cho_solve(self.cb, Z)
+        Gram = Z.T @ self.Y
+        self.gram = 0.5 * (Gram + Gram.T)
+        C = np.diag(1.0 / dz) + self.gram
+        ev, vecs = np.linalg.eigh(C)
+        if np.sum(ev < 0) != pins.size or np.min(np.abs(ev)) <= 1e-13 * np.max(np.abs(ev)):
+            raise ModelError(_not_pd_message(what))
+        self.Cinv = (vecs / ev) @ vecs.T
+        self.logdet = (
+            _logdet_chol(self.cb) + float(np.sum(np.log(lam))) + float(np.sum(np.log(np.abs(ev))))
+        )
+
+    @property
+    def bandwidth(self) -> int:
+        return int(self.B.shape[0] - 1)
+
+    def solve(self, rhs: np.ndarray, mean_values: np.ndarray | None = None) -> np.ndarray:
+        """``P^{-1} (rhs + U diag(lam) mean_values)``. The mean-anchor part uses
+        ``P^{-1} Z D = Y C^{-1}`` so that a huge ``lam`` (sd -> 0) does not cancel."""
+        x = _cho_solve(self.cb, rhs)
+        if self.Z is not None:
+            x = x - self.Y @ (self.Cinv @ (self.Z.T @ x))
+            if mean_values is not None:
+                k = mean_values.size
+                x = x + self.Y @ (self.Cinv[:, :k] @ mean_values)
+        return x
+
+    def marginal_blocks(self, s: int) -> tuple[np.ndarray, float]:
+        """Diagonal ``s x s`` blocks of ``P^{-1}`` and the worst loss-of-precision factor."""
+        blocks = _marginal_blocks(self.B, self.cb, s)
+        n = self.B.shape[1]
+        var_b = np.diagonal(blocks, axis1=1, axis2=2).ravel()[:n]
+        lost = float(np.max(self.B[0] * var_b))
+        if self.Z is None:
+            return blocks, lost
+        nb = blocks.shape[0]
+        Yp = np.zeros((nb * s, self.Y.shape[1]))
+        Yp[:n] = self.Y
+        Yb = Yp.reshape(nb, s, -1)
+        blocks = blocks - (Yb @ self.Cinv) @ np.swapaxes(Yb, 1, 2)
+        var_p = np.diagonal(blocks, axis1=1, axis2=2).ravel()[:n]
+        ratio = float(np.max(var_b / np.maximum(var_p, np.finfo(float).tiny)))
+        return blocks, lost * max(ratio, 1.0)
+
+    def draw(self, z: np.ndarray) -> np.ndarray:
+        """``F z`` with ``F F^T = P^{-1}``: ``w = L_B^{-T} z`` (Rue & Held 2005, Alg. 2.4), then the
+        symmetric low-rank correction ``x = w - Y M Z^T w`` with
+        ``M = S^{-1} (I - (I + S D S)^{-1/2}) S^{-1}``, ``S = (Z^T B^{-1} Z)^{1/2}``, which solves
+        ``M + M^T - M (Z^T B^{-1} Z) M^T = C^{-1}`` (derived here; exact, checked in the tests)."""
+        w = _solve_lt(self.cb, z)
+        if self.Z is None:
+            return w
+        eg, vg = np.linalg.eigh(self.gram)
+        eg = np.maximum(eg, np.finfo(float).tiny)
+        S = (vg * np.sqrt(eg)) @ vg.T
+        Sinv = (vg / np.sqrt(eg)) @ vg.T
+        E = S @ (self.dz[:, None] * S)
+        ee, ve = np.linalg.eigh(0.5 * (E + E.T))
+        T = (ve * (1.0 - 1.0 / np.sqrt(np.maximum(1.0 + ee, np.finfo(float).tiny)))) @ ve.T
+        M = Sinv @ T @ Sinv
+        return w - self.Y @ (M @ (self.Z.T @ w))
+
+
 # ============================================================================================= priors
 @dataclass(frozen=True)
 class Anchor:
-    """A proper Gaussian prior ``x[node, channel] ~ N(mean, sd^2)`` that pins the intrinsic prior.
+    r"""A proper Gaussian prior ``x[node, channel] ~ N(mean, sd^2)`` that pins the intrinsic prior.
 
-    Up to ``order`` anchors per channel on distinct nodes (one fixes the level of an order-1 prior, two
-    fix level and slope of an order-2 prior, making it proper). ``node`` is an int for a chain, a
-    ``(row, col)`` tuple for a grid; ``channel`` a name or an index.
+    ``node`` is an int for a chain, a ``(row, col)`` tuple for a grid, or the string ``"mean"`` for a
+    Gaussian prior on the **average** of the channel, :math:`ar x = \sum_i w_i x_i \sim
+    N(	ext{mean}, 	ext{sd}^2)`; ``channel`` is a name or an index. The average is the spatial one:
+    for a chain the trapezoidal weights :math:`w_i = (h_{i-1} + h_i) / (2 L)` (:math:`h_i` the
+    spacings, :math:`h_{-1} = h_{n-1} = 0`, :math:`L` the chain length), i.e. the integral mean of
+    the piecewise-linear path, which does not change when nodes are added; for a grid the pixel mean
+    :math:`w_i = 1/N`.
+
+    Up to ``order`` anchors per channel (grids: 1 or 3), on distinct nodes and at most one
+    ``"mean"``, none redundant: one node or the mean fixes the level of an order-1 prior and makes it
+    proper; an order-2 prior needs two (e.g. the mean and a node), otherwise the remaining linear
+    trend stays intrinsic (flat), which the evidence handles through the generalised determinant.
+    A node anchor adds :math:`\lambda = 1/	ext{sd}^2` to one diagonal entry of the precision; the
+    mean anchor adds the dense rank-one term :math:`\lambda w w^T`, handled by the Woodbury identity
+    and the matrix determinant lemma so that all the algebra stays banded and O(N).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> prior = ChainPrior(np.array([0.0, 1.0, 3.0]), anchors=[Anchor("mean", 800.0, 20.0)])
+    >>> prior.anchors[0].node
+    'mean'
     """
 
-    node: int | tuple[int, int]
+    node: int | tuple[int, int] | str
     mean: float
     sd: float
     channel: str | int = 0
@@ -298,10 +430,18 @@ class _Prior:
     def _channel_index(self, ch: str | int) -> int:
         if isinstance(ch, (int, np.integer)) and not isinstance(ch, bool):
             if not 0 <= ch < self.n_channels:
-                raise ModelError(f"anchor channel index {ch} out of range 0..{self.n_channels - 1}")
+                raise InputError(
+                    f"anchor channel index out of range 0..{self.n_channels - 1}",
+                    column="anchors",
+                    value=int(ch),
+                )
             return int(ch)
         if ch not in self.channels:
-            raise ModelError(f"unknown anchor channel {ch!r}; channels are {self.channels}")
+            raise InputError(
+                f"unknown anchor channel; channels are {self.channels}",
+                column="anchors",
+                value=ch,
+            )
         return self.channels.index(ch)
 
     def _user_cols(self) -> np.ndarray:
@@ -334,35 +474,128 @@ class _Prior:
             return np.diag(kappa)
         return s[:, None] * np.linalg.inv(self.correlation) * s[None, :]
 
-    def _anchor_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Internal state indices, precisions and means of the anchors (validated)."""
-        if not hasattr(self, "_anch"):
-            idx, lam, mu = [], [], []
-            nc = self.n_channels
-            per_channel: dict[int, list[int]] = {}
-            for a in self.anchors:
+    def _checked_anchors(self) -> list[tuple[int, int | None, float, float]]:
+        """Validated anchors as ``(channel index, internal node or None for the mean, lam, mean)``."""
+        if not hasattr(self, "_checked"):
+            out = []
+            per_channel: dict[int, list[int | None]] = {}
+            for k, a in enumerate(self.anchors):
                 c = self._channel_index(a.channel)
-                node = self._internal_node(a.node)
-                if not (np.isfinite(a.mean) and np.isfinite(a.sd) and a.sd > 0):
-                    raise ModelError(
-                        f"anchor on node {a.node!r} needs a finite mean and a positive sd, "
-                        f"got mean={a.mean!r}, sd={a.sd!r}"
+                is_mean = isinstance(a.node, str)
+                if is_mean and a.node != "mean":
+                    raise InputError(
+                        f"anchor node must be an int, a (row, col) tuple or 'mean', got {a.node!r}",
+                        column="anchors",
+                        row=k,
+                        value=a.node,
                     )
+                node = None if is_mean else self._internal_node(a.node)
+                for name in ("mean", "sd"):
+                    v = getattr(a, name)
+                    try:
+                        ok = bool(np.isfinite(float(v))) and (name == "mean" or float(v) > 0)
+                    except (TypeError, ValueError):
+                        ok = False
+                    if not ok:
+                        need = "a finite mean" if name == "mean" else "a positive finite sd"
+                        raise InputError(
+                            f"anchor on node {a.node!r} needs a finite mean and a positive sd, "
+                            f"got {name}={v!r} ({need} expected)",
+                            column="anchors",
+                            row=k,
+                            value=v,
+                        )
                 per_channel.setdefault(c, []).append(node)
-                idx.append(node * nc + c)
-                lam.append(1.0 / a.sd**2)
-                mu.append(float(a.mean))
+                out.append((c, node, 1.0 / float(a.sd) ** 2, float(a.mean)))
             d = self._N.shape[1]
             for c, nodes in per_channel.items():
-                if len(set(nodes)) != len(nodes) or len(nodes) > d:
+                fixed = [i for i in nodes if i is not None]
+                n_mean = len(nodes) - len(fixed)
+                if len(set(fixed)) != len(fixed) or n_mean > 1 or len(nodes) > d:
+                    shown = ["mean" if i is None else i for i in nodes]
                     raise ModelError(
-                        f"channel {self.channels[c]!r}: at most {d} anchors on distinct nodes are "
-                        f"allowed for an order-{self.order} prior, got nodes {nodes}"
+                        f"channel {self.channels[c]!r}: at most {d} anchors on distinct nodes (at "
+                        f"most one on the mean) are allowed for an order-{self.order} prior, got "
+                        f"{shown}"
                     )
-                if np.linalg.matrix_rank(self._N[nodes]) < len(nodes):
+                rows = self._N[fixed]
+                if n_mean:
+                    rows = np.vstack([rows, self._mean_weights() @ self._N])
+                if np.linalg.matrix_rank(rows) < len(nodes):
                     raise ModelError(f"channel {self.channels[c]!r}: anchors are collinear")
-            self._anch = (np.asarray(idx, int), np.asarray(lam, float), np.asarray(mu, float))
+            self._checked = out
+        return self._checked
+
+    def _anchor_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Internal state indices, precisions and means of the node anchors (validated)."""
+        if not hasattr(self, "_anch"):
+            nc = self.n_channels
+            node = [(c, i, lam, mu) for c, i, lam, mu in self._checked_anchors() if i is not None]
+            self._anch = (
+                np.asarray([i * nc + c for c, i, _, _ in node], int),
+                np.asarray([lam for *_, lam, _ in node], float),
+                np.asarray([mu for *_, mu in node], float),
+            )
         return self._anch
+
+    def _mean_weights(self) -> np.ndarray:
+        """Weights ``w`` (internal node order, summing to 1) of the channel average."""
+        raise NotImplementedError
+
+    def _mean_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """Mean anchors as ``(U, lam, mu, pins)``: columns of ``U`` (internal order) are the weights
+        of the anchored channel averages, the prior adds ``U diag(lam) U^T`` to the precision and
+        ``U diag(lam) mu`` to the linear term; ``pins`` are internal indices (one per remaining null
+        direction of each anchored channel) used to make the banded part definite (``_Factor``).
+        ``None`` without mean anchors."""
+        if not hasattr(self, "_mterms"):
+            mean = [(c, lam, mu) for c, i, lam, mu in self._checked_anchors() if i is None]
+            if not mean:
+                self._mterms = None
+                return None
+            nc, n = self.n_channels, self.n_nodes
+            w = self._mean_weights()
+            U = np.zeros((self.size, len(mean)))
+            pins = []
+            V = self._null_basis()
+            for j, (c, _, _) in enumerate(mean):
+                U[c::nc, j] = w
+                Vc = V[c::nc][:, np.any(V[c::nc] != 0, axis=0)]
+                pins += [int(p) * nc + c for p in _pick_rows(Vc, Vc.shape[1])]
+            del n
+            self._mterms = (
+                U,
+                np.asarray([lam for _, lam, _ in mean]),
+                np.asarray([mu for *_, mu in mean]),
+                np.asarray(pins, int),
+            )
+        return self._mterms
+
+    def _mean_logdet(self) -> tuple[float, int]:
+        """Change of ``log|Q|*`` and of the rank deficiency caused by the mean anchors.
+
+        With ``V`` a basis of the null space of the node-anchored precision ``Q0``,
+        ``M = diag(lam)^{1/2} U^T V`` and ``W = V K`` (``K`` an orthonormal basis of ``null(M)``) the
+        null space of ``Q = Q0 + U diag(lam) U^T``, the identity
+        ``|Q0 + Z Z^T| = |Q0|* det(Z^T V)^2 / det(V^T V)`` (square ``Z^T V``) with
+        ``Z = [U diag(lam)^{1/2}, W]`` and ``|Q|* = |Q + W W^T| / det(W^T W)`` give
+        ``log|Q|* - log|Q0|* = log det(Z^T V)^2 - log det(V^T V) - log det(W^T W)`` — closed form,
+        no solve with the (ill-conditioned) prior."""
+        terms = self._mean_terms()
+        if terms is None:
+            return 0.0, 0
+        if not hasattr(self, "_mld"):
+            U, lam, _, _ = terms
+            V = self._null_basis()
+            M = np.sqrt(lam)[:, None] * (U.T @ V)
+            K = sla.null_space(M) if M.shape[0] < M.shape[1] else np.zeros((V.shape[1], 0))
+            VtV = V.T @ V
+            ZtV = np.vstack([M, K.T @ VtV])
+            ld = 2.0 * np.linalg.slogdet(ZtV)[1] - np.linalg.slogdet(VtV)[1]
+            if K.shape[1]:
+                ld -= np.linalg.slogdet(K.T @ VtV @ K)[1]
+            self._mld = (float(ld), int(lam.size))
+        return self._mld
 
     def _null_basis(self) -> np.ndarray:
         """Basis (internal order) of the null space of the anchored prior precision."""
@@ -387,8 +620,16 @@ class _Prior:
         return self._ldR
 
     def _precision(self, kappa: np.ndarray) -> tuple[np.ndarray, float, int]:
-        """Lower band of the prior precision (with anchors), its log generalised determinant and its
-        rank deficiency."""
+        """Lower band of the prior precision with node anchors (the dense mean-anchor term
+        ``U diag(lam) U^T`` of :meth:`_mean_terms` is kept apart), and the log generalised
+        determinant and rank deficiency of the whole prior precision (mean anchors included)."""
+        ab, ld, d = self._node_precision(kappa)
+        dld, k = self._mean_logdet()
+        return ab, ld + dld, d - k
+
+    def _node_precision(self, kappa: np.ndarray) -> tuple[np.ndarray, float, int]:
+        """Lower band of the prior precision with node anchors, its log generalised determinant and
+        its rank deficiency."""
         K = self._K(kappa)
         bands = self._basis_bands()
         width = max(v.shape[0] for v in bands.values())
@@ -435,6 +676,10 @@ class _Prior:
         idx, lam, mu = self._anchor_arrays()
         if idx.size:
             e += float(np.sum(lam * (x[idx] - mu) ** 2))
+        terms = self._mean_terms()
+        if terms is not None:
+            U, lam_m, mu_m, _ = terms
+            e += float(np.sum(lam_m * (U.T @ x - mu_m) ** 2))
         return e
 
     def _prior_gradient(self, x: np.ndarray, kappa: np.ndarray) -> np.ndarray:
@@ -445,19 +690,30 @@ class _Prior:
         idx, lam, mu = self._anchor_arrays()
         if idx.size:
             g[idx] += lam * (x[idx] - mu)
+        terms = self._mean_terms()
+        if terms is not None:
+            U, lam_m, mu_m, _ = terms
+            g += U @ (lam_m * (U.T @ x - mu_m))
         return g
+
+    def _anchor_rhs(self) -> np.ndarray:
+        """Linear term ``Lambda m`` of the node anchors (internal order); the mean anchors' part
+        ``U diag(lam) mu`` is applied by :meth:`_Factor.solve`."""
+        b = np.zeros(self.size)
+        idx, lam, mu = self._anchor_arrays()
+        b[idx] += lam * mu
+        return b
 
     def _anchor_start(self) -> np.ndarray:
         """A starting state: per channel the null-space function through the anchors (else 0)."""
         nc = self.n_channels
         x = np.zeros(self.size)
-        idx, _, mu = self._anchor_arrays()
         for c in range(nc):
-            sel = [k for k, i in enumerate(idx) if i % nc == c]
-            if not sel:
+            anch = [(i, mu) for ch, i, _, mu in self._checked_anchors() if ch == c]
+            if not anch:
                 continue
-            nodes = idx[sel] // nc
-            coef = np.linalg.lstsq(self._N[nodes], mu[sel], rcond=None)[0]
+            rows = [self._mean_weights() @ self._N if i is None else self._N[i] for i, _ in anch]
+            coef = np.linalg.lstsq(np.vstack(rows), [mu for _, mu in anch], rcond=None)[0]
             x[c::nc] = self._N @ coef
         return x
 
@@ -614,6 +870,14 @@ class ChainPrior(_Prior):
     def length(self) -> float:
         return float(self.positions[-1] - self.positions[0])
 
+    def _mean_weights(self) -> np.ndarray:
+        """Trapezoidal weights: the integral mean of the piecewise-linear path over the chain."""
+        h = np.diff(self.positions)
+        w = np.zeros(self.n_nodes)
+        w[:-1] += 0.5 * h
+        w[1:] += 0.5 * h
+        return w / w.sum()
+
     def _internal_node(self, node: Any) -> int:
         if not isinstance(node, (int, np.integer)) or not 0 <= node < self.n_nodes:
             raise ModelError(f"anchor node must be an int in 0..{self.n_nodes - 1}, got {node!r}")
@@ -724,6 +988,10 @@ class GridPrior(_Prior):
             tb = (ib.ravel() - (nb - 1) / 2) / max(nb - 1, 1)
             self._N = np.column_stack([np.ones(n), ta, tb])
         self._anchor_arrays()
+
+    def _mean_weights(self) -> np.ndarray:
+        """Pixel mean (unit spacing): equal weights."""
+        return np.full(self.n_nodes, 1.0 / self.n_nodes)
 
     def _internal_node(self, node: Any) -> int:
         ny, nx = self.shape
@@ -1037,26 +1305,31 @@ class _GMRFModel:
     # -- result assembly
     def _assemble(
         self,
-        *,
         x: np.ndarray,
-        P_ab: np.ndarray,
-        cb: np.ndarray,
+        fac: _Factor,
         fitted: np.ndarray,
         y: np.ndarray,
         theta: np.ndarray,
         logz: float,
         crit: xr.Dataset | None,
-        diagnostics: dict,
+        n_evaluations: int,
+        chosen_by: str,
         method: str,
-        inputs: tuple,
+        **extra_diagnostics: Any,
     ) -> GMRFResult:
         prior = self.prior
         nc, N = prior.n_channels, prior.size
-        b = P_ab.shape[0] - 1
+        diagnostics = {
+            "bandwidth": fac.bandwidth,
+            "n_evaluations": n_evaluations,
+            "n_obs": int(y.size),
+            **extra_diagnostics,
+            "at_search_bound": self._at_bound,
+        }
+        b = fac.bandwidth
         s = nc * max(1, -(-b // nc))
-        blocks = _marginal_blocks(P_ab, cb, s)
+        blocks, lost = fac.marginal_blocks(s)
         var_int = np.diagonal(blocks, axis1=1, axis2=2).ravel()[:N]
-        lost = float(np.max(P_ab[0] * var_int))
         diagnostics["variance_condition"] = lost
         if lost > 1e10:
             warnings.warn(
@@ -1109,7 +1382,7 @@ class _GMRFModel:
         if n_samples > 0:
             rng = as_generator(self.random_state)
             z = rng.standard_normal((N, n_samples))
-            draws = x[:, None] + _solve_lt(cb, z)
+            draws = x[:, None] + fac.draw(z)
             du = np.empty_like(draws)
             du[ucols] = draws
             du = du.T.reshape((1, n_samples, *shape))
@@ -1125,12 +1398,12 @@ class _GMRFModel:
             "order": prior.order,
             "channels": list(prior.channels),
             "correlation": None if prior.correlation is None else prior.correlation.tolist(),
-            "chosen_by": diagnostics.pop("chosen_by"),
+            "chosen_by": chosen_by,
         }
         meta = make_metadata(
             random_state=self.random_state,
             method=method,
-            inputs=inputs,
+            inputs=(y,),
             parameters={
                 "order": prior.order,
                 "n_nodes": prior.n_nodes,
@@ -1288,26 +1561,14 @@ class LinearGMRF(_GMRFModel):
         prior = self.prior
         tau, kappa = math.exp(theta[0]), np.exp(theta[1:])
         Qab, ldQ, d = prior._precision(kappa)
-        P = _add_bands(Qab, AtWA, 1.0, tau)
-        cb = _cholesky(P, "posterior precision")
-        idx, lam, mu = prior._anchor_arrays()
-        rhs = tau * AtWy
-        if idx.size:
-            rhs = rhs.copy()
-            rhs[idx] += lam * mu
-        x = _cho_solve(cb, rhs)
+        fac = _Factor(_add_bands(Qab, AtWA, 1.0, tau), prior._mean_terms(), "posterior precision")
+        terms = prior._mean_terms()
+        x = fac.solve(tau * AtWy + prior._anchor_rhs(), None if terms is None else terms[2])
         r = y - A_int @ x
         energy = tau * float(np.sum(w0 * r * r)) + prior._prior_energy(x, kappa)
-        m = y.size
-        logz = (
-            -(m - d) / 2 * _LOG2PI
-            + 0.5 * ldQ
-            + 0.5 * (m * theta[0] + np.sum(np.log(w0)))
-            - 0.5 * _logdet_chol(cb)
-            - 0.5 * energy
-        )
+        logz = _log_evidence(y.size, d, ldQ, y.size * theta[0] + np.sum(np.log(w0)), fac, energy)
         if full:
-            return logz, x, P, cb, A_int @ x
+            return logz, x, fac, A_int @ x
         return logz
 
     def log_evidence(self, y: Any, noise_precision: float, smoothness: Any) -> float:
@@ -1329,27 +1590,8 @@ class LinearGMRF(_GMRFModel):
                 float(np.std(y)) or 1.0, _column_gains(prep[0], self.prior.n_channels)
             ),
         )
-        logz, x, P, cb, fitted = self._evaluate(theta, y, *prep, full=True)
-        diag = {
-            "bandwidth": int(P.shape[0] - 1),
-            "n_evaluations": nev,
-            "chosen_by": how,
-            "n_obs": int(y.size),
-            "at_search_bound": self._at_bound,
-        }
-        return self._assemble(
-            x=x,
-            P_ab=P,
-            cb=cb,
-            fitted=fitted,
-            y=y,
-            theta=theta,
-            logz=logz,
-            crit=crit,
-            diagnostics=diag,
-            method="LinearGMRF",
-            inputs=(y,),
-        )
+        logz, x, fac, fitted = self._evaluate(theta, y, *prep, full=True)
+        return self._assemble(x, fac, fitted, y, theta, logz, crit, nev, how, "LinearGMRF")
 
 
 class NonlinearGMRF(_GMRFModel):
@@ -1451,35 +1693,32 @@ class NonlinearGMRF(_GMRFModel):
         self.tol = tol
 
     # -- user-function wrappers (user layout <-> internal flat order)
-    def _f(self, x_int: np.ndarray, m: int) -> np.ndarray:
+    def _call(self, fn: Callable[[np.ndarray], Any], name: str, x_int: np.ndarray) -> Any:
+        """``fn`` at the internal state ``x_int`` given in the user's layout; its own errors are
+        reported as :class:`ModelError` naming ``name``."""
         prior = self.prior
         xu = np.empty(prior.size)
         xu[prior._user_cols()] = x_int
         try:
-            out = np.asarray(self.forward(xu.reshape((*prior.shape, prior.n_channels))), float)
+            return fn(xu.reshape((*prior.shape, prior.n_channels)))
         except PetroinferError:
             raise
         except Exception as exc:
-            raise ModelError(f"forward(x) failed: {exc}") from exc
+            raise ModelError(f"{name} failed: {exc}") from exc
+
+    def _f(self, x_int: np.ndarray, m: int) -> np.ndarray:
+        out = self._call(lambda v: np.asarray(self.forward(v), float), "forward(x)", x_int)
         if out.shape != (m,):
             raise ModelError(f"forward(x) returned shape {out.shape}, expected ({m},)")
         return out
 
     def _J(self, x_int: np.ndarray, m: int) -> sp.csr_matrix:
-        prior = self.prior
-        xu = np.empty(prior.size)
-        xu[prior._user_cols()] = x_int
+        J = self._call(self.jacobian, "jacobian(x)", x_int)
         try:
-            J = self.jacobian(xu.reshape((*prior.shape, prior.n_channels)))
-        except PetroinferError:
-            raise
-        except Exception as exc:
-            raise ModelError(f"jacobian(x) failed: {exc}") from exc
-        try:
-            J = _as_operator(J, m, prior.size, "jacobian(x)")
+            J = _as_operator(J, m, self.prior.size, "jacobian(x)")
         except InputError as exc:
             raise ModelError(str(exc)) from exc
-        return J[:, prior._user_cols()]
+        return J[:, self.prior._user_cols()]
 
     def _map(
         self,
@@ -1489,11 +1728,12 @@ class NonlinearGMRF(_GMRFModel):
         w0: np.ndarray,
         max_iter: int | None = None,
     ):
-        """Levenberg–Marquardt MAP at fixed hyperparameters; returns x, P band, factor, f, info."""
+        """Levenberg–Marquardt MAP at fixed hyperparameters; returns x, factor, f, log Z, info."""
         prior = self.prior
         m = y.size
         tau, kappa = math.exp(theta[0]), np.exp(theta[1:])
         Qab, ldQ, d = prior._precision(kappa)
+        low = prior._mean_terms()
         w = tau * w0
 
         def objective(xv, fv):
@@ -1512,7 +1752,7 @@ class NonlinearGMRF(_GMRFModel):
             H = _add_bands(Qab, _lower_band(J.T @ sp.diags(w) @ J, prior.size))
             grad = -(J.T @ (w * (y - fx))) + prior._prior_gradient(x, kappa)
             # Gauss-Newton predicted decrease: stop when it is negligible
-            step_gn = -_cho_solve(_cholesky(H, "Gauss-Newton Hessian"), grad)
+            step_gn = -_Factor(H, low, "Gauss-Newton Hessian").solve(grad)
             if -0.5 * float(grad @ step_gn) <= self.tol * (1.0 + abs(phi)):
                 converged = True  # polish with the undamped step (exact for a linear forward)
                 f_gn = self._f(x + step_gn, m)
@@ -1525,7 +1765,7 @@ class NonlinearGMRF(_GMRFModel):
             for _ in range(40):
                 Hd = H.copy()
                 Hd[0] *= 1.0 + lam
-                step = -_cho_solve(_cholesky(Hd, "damped Hessian"), grad)
+                step = -_Factor(Hd, low, "damped Hessian").solve(grad)
                 x_new = x + step
                 f_new = self._f(x_new, m)
                 phi_new = objective(x_new, f_new) if np.all(np.isfinite(f_new)) else np.inf
@@ -1540,16 +1780,10 @@ class NonlinearGMRF(_GMRFModel):
             x, fx, phi = x_new, f_new, phi_new
         J = self._J(x, m)
         P = _add_bands(Qab, _lower_band(J.T @ sp.diags(w) @ J, prior.size))
-        cb = _cholesky(P, "Laplace posterior precision")
-        logz = (
-            -(m - d) / 2 * _LOG2PI
-            + 0.5 * ldQ
-            + 0.5 * float(np.sum(np.log(w)))
-            - 0.5 * _logdet_chol(cb)
-            - phi
-        )
+        fac = _Factor(P, low, "Laplace posterior precision")
+        logz = _log_evidence(m, d, ldQ, float(np.sum(np.log(w))), fac, 2.0 * phi)
         info = {"iterations": it, "converged": converged, "objective": phi}
-        return x, P, cb, fx, logz, info
+        return x, fac, fx, logz, info
 
     def fit(self, y: Any, x0: Any = None) -> GMRFResult:
         """MAP, Laplace marginals/draws and Laplace evidence for data ``y``."""
@@ -1589,33 +1823,25 @@ class NonlinearGMRF(_GMRFModel):
             return logz
 
         theta, _, crit, nev, how = self._resolve(evaluate, start)
-        x, P, cb, fx, logz, info = self._map(state["x"].copy(), theta, y, w0)
+        x, fac, fx, logz, info = self._map(state["x"].copy(), theta, y, w0)
         if not info["converged"]:
             warnings.warn(
                 f"Levenberg–Marquardt did not converge in {self.max_iter} iterations",
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        diag = {
-            "bandwidth": int(P.shape[0] - 1),
-            "n_evaluations": nev,
-            "chosen_by": how,
-            "n_obs": int(y.size),
-            "map_iterations": info["iterations"],
-            "map_converged": info["converged"],
-            "laplace": True,
-            "at_search_bound": self._at_bound,
-        }
         return self._assemble(
-            x=x,
-            P_ab=P,
-            cb=cb,
-            fitted=fx,
-            y=y,
-            theta=theta,
-            logz=logz,
-            crit=crit,
-            diagnostics=diag,
-            method="NonlinearGMRF",
-            inputs=(y,),
+            x,
+            fac,
+            fx,
+            y,
+            theta,
+            logz,
+            crit,
+            nev,
+            how,
+            "NonlinearGMRF",
+            map_iterations=info["iterations"],
+            map_converged=info["converged"],
+            laplace=True,
         )
