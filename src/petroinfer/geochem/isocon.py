@@ -32,6 +32,7 @@ Confidence intervals come from a parametric bootstrap that repeats the whole sel
 
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 from collections.abc import Mapping, Sequence
@@ -242,7 +243,8 @@ def _auto_tau(r: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- estimators
-def _result(O, A, units, r, t, S, tau, boot, method, hyper, random_state, cols):
+def _result(O, A, r, t, S, tau, boot, method, hyper, random_state, cols):
+    units = _units_from_names(cols)
     samples = list(A.index)
     rel = np.expm1(r - t[:, None])
     rel[:, S] = 0.0
@@ -339,26 +341,10 @@ def classic_isocon(
             )
     w = S / tau**2
     t = (r @ w) / w.sum()
-    boot = None
-    if n_bootstrap > 0:
-        rng = as_generator(random_state)
-        r_hat = r.copy()
-        r_hat[:, S] = t[:, None]
-        tb, relb, Sb = [], [], []
-        for _ in range(int(n_bootstrap)):
-            rs = _simulate(r_hat, tau, rng)
-            tt = (rs @ w) / w.sum()
-            rel = np.expm1(rs - tt[:, None])
-            rel[:, S] = 0.0
-            tb.append(tt)
-            relb.append(rel)
-            Sb.append(S)
-        boot = (np.array(tb), np.array(relb), np.array(Sb))
-    units = column_units(cols, "auto") if all(_known(c) for c in cols) else {}
+    boot = _bootstrap(r, S, t, tau, n_bootstrap, random_state, lambda rs: (S, (rs @ w) / w.sum()))
     return _result(
         O,
         A,
-        units,
         r,
         t,
         S,
@@ -371,12 +357,33 @@ def classic_isocon(
     )
 
 
-def _known(col: str) -> bool:
+def _bootstrap(r, S, t, tau, n_bootstrap, random_state, estimate):
+    """Parametric bootstrap around the fitted isocon: ``n_bootstrap`` replicates simulated from the
+    fit, each re-estimated by ``estimate(rs) -> (S, t)``; returns (t, relative change, S) stacked over
+    replicates, or None without replicates."""
+    if n_bootstrap <= 0:
+        return None
+    rng = as_generator(random_state)
+    r_hat = r.copy()
+    r_hat[:, S] = t[:, None]
+    tb, relb, Sb = [], [], []
+    for _ in range(int(n_bootstrap)):
+        rs = _simulate(r_hat, tau, rng)
+        Ss, ts = estimate(rs)
+        rel = np.expm1(rs - ts[:, None])
+        rel[:, Ss] = 0.0
+        tb.append(ts)
+        relb.append(rel)
+        Sb.append(Ss)
+    return np.array(tb), np.array(relb), np.array(Sb)
+
+
+def _units_from_names(cols) -> dict[str, str]:
+    """Units read from the column names, or {} when a name does not tell its unit."""
     try:
-        column_units([col], "auto")
-        return True
+        return column_units(cols, "auto")
     except InputError:
-        return False
+        return {}
 
 
 def _simulate(r_hat: np.ndarray, tau: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -481,22 +488,8 @@ class SparseIsocon:
                 DataQualityWarning,
                 stacklevel=2,
             )
-        boot = None
-        if self.n_bootstrap > 0:
-            rng = as_generator(self.random_state)
-            r_hat = r.copy()
-            r_hat[:, S] = t[:, None]
-            tb, relb, Sb = [], [], []
-            for _ in range(int(self.n_bootstrap)):
-                rs = _simulate(r_hat, tau, rng)
-                Ss, ts = self._estimate(rs, tau, crit)
-                rel = np.expm1(rs - ts[:, None])
-                rel[:, Ss] = 0.0
-                tb.append(ts)
-                relb.append(rel)
-                Sb.append(Ss)
-            boot = (np.array(tb), np.array(relb), np.array(Sb))
-        units = column_units(cols, "auto") if all(_known(c) for c in cols) else {}
+        refit = functools.partial(self._estimate, tau=tau, crit=crit)
+        boot = _bootstrap(r, S, t, tau, self.n_bootstrap, self.random_state, refit)
         hyper = {
             "method": self.method,
             "alpha": self.alpha,
@@ -506,7 +499,6 @@ class SparseIsocon:
         return _result(
             O,
             A,
-            units,
             r,
             t,
             S,
