@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,28 @@ def _numeric_column(raw: pd.Series, message: str) -> pd.Series:
             value=raw.iloc[i],
         )
     return numeric.astype(float)
+
+
+def _override_units(
+    found: Mapping[str, str],
+    columns: Iterable[Any],
+    units: str | Mapping[str, str] | None,
+    key: Callable[[str], str],
+) -> dict[str, str]:
+    """Units ``found`` in the table, overridden by the caller's ``units=``.
+
+    A string applies to every abundance column (oxide, volatile, element, REE, total); a mapping
+    sets single columns, its keys translated to column names by ``key``.
+    """
+    out = dict(found)
+    if isinstance(units, str):
+        for c in columns:
+            if name_category(str(c)) in {"oxide", "volatile", "element", "ree", "total"}:
+                out[c] = units
+    elif units is not None:
+        for k, v in units.items():
+            out[key(k)] = v
+    return out
 
 
 def _unit_of(col: str, units: Mapping[str, str]) -> str | None:
@@ -191,14 +214,9 @@ def validate_composition(
     out.columns = [rename[c] for c in work.columns]
     out.attrs = normal.attrs
     ignored_new = ignored
-    col_units: dict[str, str] = dict(out.attrs.get("units", {}))
-    if isinstance(units, str):
-        for c in out.columns:
-            if name_category(str(c)) in {"oxide", "volatile", "element", "ree", "total"}:
-                col_units[c] = units
-    elif units is not None:
-        for k, v in units.items():
-            col_units[rename.get(k, k)] = v
+    col_units = _override_units(
+        out.attrs.get("units", {}), out.columns, units, lambda k: rename.get(k, k)
+    )
     bad_units = {c: u for c, u in col_units.items() if u not in _MAX and u not in {"apfu", "mol"}}
     if bad_units:
         c, u = next(iter(bad_units.items()))

@@ -17,11 +17,10 @@ import pandas as pd
 from petroinfer.composition._names import (
     _UNITS,
     canonical_name,
-    name_category,
     normalise_columns,
     parse_column,
 )
-from petroinfer.composition._validate import _parse_numbers
+from petroinfer.composition._validate import _override_units, _parse_numbers
 from petroinfer.errors import InputError
 
 __all__ = ["read_table"]
@@ -178,14 +177,9 @@ def read_table(
     for new, old in mapping.items():
         if old in row_units:
             file_units[new] = row_units[old]
-    if isinstance(units, str):
-        for c in df.columns:
-            if name_category(str(c)) in {"oxide", "volatile", "element", "ree", "total"}:
-                file_units[c] = units
-    elif units is not None:
-        for k, v in units.items():
-            key = k if k in df.columns else canonical_name(k)
-            file_units[key] = v
+    file_units = _override_units(
+        file_units, df.columns, units, lambda k: k if k in df.columns else canonical_name(k)
+    )
     # sample ids
     chosen = _choose_id(df, id_column, mapping)
     if chosen is not None:
