@@ -10,6 +10,9 @@ half of the nodes, fixed hyperparameters (noise s.d. 0.2, smoothness 4 for order
 * dense: the same formulas with numpy/scipy dense matrices (Cholesky for the mean and the log
   determinants, ``cho_solve`` against the identity for the marginal variances) for N up to 6000.
   Agreement with petroinfer is reported (max relative difference of mean, SD and evidence).
+* mean anchor: the same chains with the first node anchor replaced by ``Anchor("mean", ...)`` (a
+  dense rank-one precision term, Woodbury / determinant lemma): time at 1e5-1e6 nodes next to the
+  node-anchor time, and agreement with the dense formulas at N = 2000.
 * emcee: ``EnsembleSampler`` (vectorised log-probability, 2N+2 walkers) on the same posterior, run in
   chunks until the marginal SDs estimated from the second half of the chain are within 10 % of the exact
   ones for every node (time budget 60 s per N); small N only.
@@ -35,6 +38,8 @@ from petroinfer.inference import Anchor, ChainPrior, LinearGMRF
 SIGMA = 0.2
 KAPPA = {1: 4.0, 2: 50.0}
 GMRF_N = (1_000, 10_000, 100_000, 300_000, 1_000_000)
+MEAN_N = (100_000, 300_000, 1_000_000)  # mean anchor (rank-one term) instead of a node anchor
+MEAN_DENSE_N = 2_000
 DENSE_N = {1: (1_000, 2_000, 4_000, 6_000), 2: (1_000, 2_000, 4_000)}  # dense cost ignores order
 SEARCH_N = (10_000, 100_000)
 EMCEE_N = (10, 30, 100)
@@ -42,10 +47,13 @@ EMCEE_TARGET = 0.10
 EMCEE_BUDGET = 60.0
 
 
-def problem(n: int, order: int, seed: int = 0):
+def problem(n: int, order: int, seed: int = 0, mean_anchor: bool = False):
+    """``mean_anchor``: the anchor on the first node is replaced by a Gaussian prior on the
+    (length-weighted) average of the field (a dense rank-one precision term)."""
     rng = np.random.default_rng(seed)
     s = np.cumsum(rng.uniform(0.5, 1.5, n))
-    anchors = [Anchor(0, 0.0, 1.0)] + ([Anchor(n - 1, 0.0, 10.0)] if order == 2 else [])
+    first = Anchor("mean", 0.0, 1.0) if mean_anchor else Anchor(0, 0.0, 1.0)
+    anchors = [first] + ([Anchor(n - 1, 0.0, 10.0)] if order == 2 else [])
     prior = ChainPrior(s, order=order, anchors=anchors)
     obs = np.sort(rng.choice(n, n // 2, replace=False))
     A = sp.eye(n, format="csr")[obs]
@@ -76,6 +84,11 @@ def run_dense(prior, A, y, order):
     Q[idx, idx] += lam
     b0 = np.zeros(n)
     b0[idx] = lam * mu
+    terms = prior._mean_terms()
+    if terms is not None:  # dense rank-one mean-anchor term (chain: internal order = user order)
+        U, lam_m, mu_m, _ = terms
+        Q += (U * lam_m) @ U.T
+        b0 += U @ (lam_m * mu_m)
     Ad = A.toarray()
     tau = SIGMA**-2
     P = Q + tau * Ad.T @ Ad
@@ -193,6 +206,29 @@ def main() -> None:
             f"emcee N={n:>4d}  {row['seconds']:8.2f} s  err={row['max_rel_sd_error']:.3f}",
             flush=True,
         )
+    # mean anchor: same chains, the first node anchor replaced by a prior on the field's average
+    out["mean_anchor"] = []
+    for order in (1, 2):
+        for n in MEAN_N:
+            t, _ = run_gmrf(*problem(n, order, mean_anchor=True), order)
+            t_node = next(r["seconds"] for r in out["gmrf"] if r["order"] == order and r["N"] == n)
+            out["mean_anchor"].append(
+                {"order": order, "N": n, "seconds": t, "node_anchor_seconds": t_node}
+            )
+            print(f"mean  order={order} N={n:>8d}  {t:8.3f} s (node anchor {t_node:.3f} s)")
+        prior, A, y = problem(MEAN_DENSE_N, order, mean_anchor=True)
+        _, res = run_gmrf(prior, A, y, order, repeat=1)
+        _, mean, sd, logz = run_dense(prior, A, y, order)
+        e = res.estimate.sel(channel="x")
+        out["mean_anchor"].append(
+            {
+                "order": order,
+                "N": MEAN_DENSE_N,
+                "max_rel_diff_mean": float(np.max(np.abs(e["mean"].values - mean) / sd)),
+                "max_rel_diff_sd": float(np.max(np.abs(e["sd"].values / sd - 1))),
+                "rel_diff_log_evidence": abs(res.log_evidence - logz) / abs(logz),
+            }
+        )
     # full fit with the hyperparameters chosen by evidence maximisation (order 2)
     out["evidence_search"] = []
     for n in SEARCH_N:
@@ -217,6 +253,11 @@ def main() -> None:
             0
         ]
         out["scaling_exponent"][f"order{order}"] = float(slope)
+        rows = [r for r in out["mean_anchor"] if r["order"] == order and "seconds" in r]
+        slope = np.polyfit(np.log([r["N"] for r in rows]), np.log([r["seconds"] for r in rows]), 1)[
+            0
+        ]
+        out["scaling_exponent"][f"order{order}_mean_anchor"] = float(slope)
 
     out["machine"]["load_average_at_end"] = os.getloadavg()
     path = Path(__file__).resolve().parent / "results" / "gmrf.json"
@@ -256,6 +297,25 @@ def print_tables(out: dict) -> None:
             f"| {r['N']} | {r['seconds']:.1f}{flag} | {r['steps']} x {r['walkers']} | "
             f"{r['max_rel_sd_error']:.3f} | {r['gmrf_seconds']:.4f} | {r['time_ratio']:.0f}x |"
         )
+    print("\n| mean anchor: order | N | time (s) | node anchor (s) | ratio |")
+    print("|---:|---:|---:|---:|---:|")
+    for r in out["mean_anchor"]:
+        if "seconds" in r:
+            print(
+                f"| {r['order']} | {r['N']:,} | {r['seconds']:.3f} | "
+                f"{r['node_anchor_seconds']:.3f} | {r['seconds'] / r['node_anchor_seconds']:.2f} |"
+            )
+    for r in out["mean_anchor"]:
+        if "seconds" not in r:
+            print(
+                f"mean anchor vs dense, order {r['order']}, N = {r['N']:,}: max rel. diff mean "
+                f"{r['max_rel_diff_mean']:.1e}, SD {r['max_rel_diff_sd']:.1e}, "
+                f"log Z {r['rel_diff_log_evidence']:.1e}"
+            )
+    print(
+        f"scaling exponent with the mean anchor: order 1 {se['order1_mean_anchor']:.2f}, "
+        f"order 2 {se['order2_mean_anchor']:.2f}"
+    )
     print("\n| evidence search, order 2, N | time (s) | evaluations | noise s.d. (true 0.2) |")
     print("|---:|---:|---:|---:|")
     for r in out["evidence_search"]:

@@ -3,7 +3,8 @@
 Priors
     :class:`ChainPrior` (1-D chain, order 1 or 2, non-uniform spacing) and :class:`GridPrior` (2-D
     lattice, order 1 or 2), each with one or several channels (independent or coupled increments) and
-    optional proper :class:`Anchor` s (a Gaussian prior on a node).
+    optional proper :class:`Anchor` s (a Gaussian prior on a node, or on the channel's average:
+    a dense rank-one precision term handled by Woodbury / determinant-lemma updates).
 Models
     :class:`LinearGMRF` for ``y = A x + e`` (exact posterior and evidence) and :class:`NonlinearGMRF` for
     ``y = f(x) + e`` (Levenberg–Marquardt MAP, Laplace posterior and Laplace evidence). Noise and
@@ -294,8 +295,10 @@ class _Factor:
                 x = x + self.Y @ (self.Cinv[:, :k] @ mean_values)
         return x
 
-    def marginal_blocks(self, s: int) -> tuple[np.ndarray, float]:
-        """Diagonal ``s x s`` blocks of ``P^{-1}`` and the worst loss-of-precision factor."""
+    def marginal_blocks(self, s: int, full: bool = True) -> tuple[np.ndarray, float]:
+        """Diagonal ``s x s`` blocks of ``P^{-1}`` and the worst loss-of-precision factor (with
+        ``full=False`` only the diagonals of the blocks are exact: the low-rank correction is then
+        applied to the marginal variances alone, which is cheaper)."""
         blocks = _marginal_blocks(self.B, self.cb, s)
         n = self.B.shape[1]
         var_b = np.diagonal(blocks, axis1=1, axis2=2).ravel()[:n]
@@ -303,10 +306,16 @@ class _Factor:
         if self.Z is None:
             return blocks, lost
         nb = blocks.shape[0]
-        Yp = np.zeros((nb * s, self.Y.shape[1]))
-        Yp[:n] = self.Y
-        Yb = Yp.reshape(nb, s, -1)
-        blocks = blocks - (Yb @ self.Cinv) @ np.swapaxes(Yb, 1, 2)
+        if full:
+            Yp = np.zeros((nb * s, self.Y.shape[1]))
+            Yp[:n] = self.Y
+            Yb = Yp.reshape(nb, s, -1)
+            blocks = blocks - (Yb @ self.Cinv) @ np.swapaxes(Yb, 1, 2)
+        else:
+            corr = np.zeros(nb * s)
+            corr[:n] = np.einsum("ij,ij->i", self.Y @ self.Cinv, self.Y)
+            diag = blocks.reshape(nb, s * s)[:, :: s + 1]
+            blocks.reshape(nb, s * s)[:, :: s + 1] = diag - corr.reshape(nb, s)
         var_p = np.diagonal(blocks, axis1=1, axis2=2).ravel()[:n]
         ratio = float(np.max(var_b / np.maximum(var_p, np.finfo(float).tiny)))
         return blocks, lost * max(ratio, 1.0)
@@ -353,10 +362,18 @@ class Anchor:
 
     Examples
     --------
+    Only increments are observed, so the data say nothing about the level; the mean anchor fixes
+    the average of the path:
+
     >>> import numpy as np
-    >>> prior = ChainPrior(np.array([0.0, 1.0, 3.0]), anchors=[Anchor("mean", 800.0, 20.0)])
-    >>> prior.anchors[0].node
-    'mean'
+    >>> s = np.array([0.0, 1.0, 3.0, 4.0])
+    >>> prior = ChainPrior(s, anchors=[Anchor("mean", 800.0, 0.001)])
+    >>> A = np.diff(np.eye(4), axis=0)  # rows x[i+1] - x[i]
+    >>> model = LinearGMRF(prior, A, noise_precision=100.0, smoothness=1.0, n_samples=0)
+    >>> x = model.fit([1.0, -2.0, 0.5]).estimate["mean"].values[:, 0]
+    >>> w = np.array([0.5, 1.5, 1.5, 0.5]) / 4.0  # trapezoidal weights of the average
+    >>> round(float(w @ x), 3)
+    800.0
     """
 
     node: int | tuple[int, int] | str
@@ -759,7 +776,8 @@ class ChainPrior(_Prior):
         Correlation matrix of the increments of the channels (scalar for two channels); ``None``
         (default) means independent channels.
     anchors:
-        Optional :class:`Anchor` s (proper Gaussian priors on nodes).
+        Optional :class:`Anchor` s (proper Gaussian priors on nodes or, with ``node="mean"``, on the
+        length-weighted average of a channel).
 
     Notes
     -----
@@ -1328,7 +1346,7 @@ class _GMRFModel:
         }
         b = fac.bandwidth
         s = nc * max(1, -(-b // nc))
-        blocks, lost = fac.marginal_blocks(s)
+        blocks, lost = fac.marginal_blocks(s, full=nc > 1)
         var_int = np.diagonal(blocks, axis1=1, axis2=2).ravel()[:N]
         diagnostics["variance_condition"] = lost
         if lost > 1e10:
