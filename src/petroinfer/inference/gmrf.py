@@ -233,12 +233,13 @@ class _Factor:
     r"""Factorisation of a posterior precision ``P = band + U diag(lam) U^T`` (banded plus low rank).
 
     The low-rank part comes from mean anchors (dense rows ``u`` = weights of a channel average). It
-    is handled by the Woodbury identity and the matrix determinant lemma so that everything stays
-    banded and O(N) (Rue & Held 2005, §2.3.3; Harville 1997, *Matrix Algebra from a Statistician's
-    Perspective*, Thm 18.1.1 and 18.2.8). The banded part alone may be singular (the mean anchor may
-    be the only thing fixing the level), so a banded SPD ``B = band + G G^T`` is factorised, ``G``
-    pinning one node per remaining null direction of each anchored channel with the precision the
-    band already has there, and ``P = B + Z D Z^T`` with ``Z = [U, G]``, ``D = diag(lam, -1)``:
+    is handled by the Woodbury identity and the matrix determinant lemma (Woodbury 1950, Princeton
+    Stat. Res. Group Memo 42; Harville 1997, *Matrix Algebra from a Statistician's Perspective*,
+    ch. 18) so that everything stays banded and O(N). The banded part alone may be singular (the
+    mean anchor may be the only thing fixing the level), so a banded SPD ``B = band + G G^T`` is
+    factorised, ``G`` pinning one node per remaining null direction of each anchored channel with
+    the precision the band already has there, and ``P = B + Z D Z^T`` with ``Z = [U, G]``,
+    ``D = diag(lam, -1)``:
 
     .. math::
 
@@ -246,8 +247,8 @@ class _Factor:
         |P| = |B|\,|D|\,|C|.
 
     ``P`` is positive definite iff ``C`` has exactly as many negative eigenvalues as ``G`` has
-    columns (Haynsworth inertia additivity). Without a low-rank part this is the plain banded
-    Cholesky factor of ``P``.
+    columns (inertia additivity of the Schur complement, Haynsworth 1968, Linear Algebra Appl.
+    1:73–81). Without a low-rank part this is the plain banded Cholesky factor of ``P``.
     """
 
     def __init__(self, ab: np.ndarray, low: tuple | None, what: str) -> None:
@@ -570,7 +571,7 @@ class _Prior:
             if not mean:
                 self._mterms = None
                 return None
-            nc, n = self.n_channels, self.n_nodes
+            nc = self.n_channels
             w = self._mean_weights()
             U = np.zeros((self.size, len(mean)))
             pins = []
@@ -579,7 +580,6 @@ class _Prior:
                 U[c::nc, j] = w
                 Vc = V[c::nc][:, np.any(V[c::nc] != 0, axis=0)]
                 pins += [int(p) * nc + c for p in _pick_rows(Vc, Vc.shape[1])]
-            del n
             self._mterms = (
                 U,
                 np.asarray([lam for _, lam, _ in mean]),
