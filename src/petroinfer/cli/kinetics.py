@@ -27,6 +27,7 @@ ObservedOpt = Annotated[
     str, typer.Option("--observed", help="Observed species (comma-separated columns), e.g. B.")
 ]
 TimeOpt = Annotated[str, typer.Option("--time-column", help="Name of the time column.")]
+SeriesArg = Annotated[Path, typer.Argument(help="CSV with a time column and the observed species.")]
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -49,7 +50,7 @@ def _observed(text: str) -> tuple[str, ...]:
 @app.command("fit")
 @guard
 def fit(
-    file: Annotated[Path, typer.Argument(help="CSV with a time column and the observed species.")],
+    file: SeriesArg,
     network: NetworkOpt = "dissolution-precipitation",
     observed: ObservedOpt = "B",
     surface: Annotated[
@@ -239,7 +240,7 @@ def simulate(
 @app.command("select-terms")
 @guard
 def select_terms(
-    file: Annotated[Path, typer.Argument(help="CSV with a time column and the observed species.")],
+    file: SeriesArg,
     network: NetworkOpt = "dissolution-precipitation",
     observed: ObservedOpt = "B",
     time_column: TimeOpt = "time",

@@ -18,10 +18,10 @@ from petroinfer.inference.results import Result, make_metadata
 from petroinfer.inference.smc import pmmh
 from petroinfer.kinetics._reaction_ssm import (
     ReactionSSM,
+    SeriesEstimator,
     choose_n_particles,
     is2_evidence,
     loglik_sd,
-    validate_series,
 )
 from petroinfer.kinetics.reactions import SURFACE_LAWS, ReactionNetwork, load_network
 
@@ -88,7 +88,7 @@ class KineticsResult(Result):
         return ax
 
 
-class ReactionKineticsInversion:
+class ReactionKineticsInversion(SeriesEstimator):
     """Rate constants, hidden solids and the surface-area law from a partially observed series.
 
     Parameters
@@ -154,8 +154,7 @@ class ReactionKineticsInversion:
         t0: float = 0.0,
         random_state: RandomState = None,
     ) -> None:
-        self.network = network
-        self.observed = observed
+        super().__init__(network, observed, time=time, t0=t0, random_state=random_state)
         self.surface = surface
         self.process_noise = process_noise
         self.n_particles = n_particles
@@ -164,12 +163,9 @@ class ReactionKineticsInversion:
         self.n_chains = n_chains
         self.n_evidence = n_evidence
         self.n_trajectories = n_trajectories
-        self.time = time
-        self.t0 = t0
-        self.random_state = random_state
 
     def _check(self) -> tuple[dict[str, ReactionNetwork], list[str], tuple[str, ...]]:
-        observed = (self.observed,) if isinstance(self.observed, str) else tuple(self.observed)
+        observed = self._observed_names()
         if isinstance(self.surface, Mapping):
             if not self.surface:
                 raise ModelError("the mapping of candidate models is empty")
@@ -194,15 +190,16 @@ class ReactionKineticsInversion:
             raise ModelError(f"n_particles must be >= 2, got {self.n_particles}")
         return nets, list(nets), observed
 
+    def _prepare(self, data: pd.DataFrame) -> tuple:
+        """Checked candidates plus the validated series (times, values)."""
+        nets, laws, observed = self._check()
+        n_params = max(len(v.reactions) for v in nets.values()) + len(observed)
+        t, y = self._series(data, list(nets.values()), n_params)
+        return nets, laws, observed, t, y
+
     def compare_surface_laws(self, data: pd.DataFrame) -> pd.DataFrame:
         """Evidence table of the candidate surface laws (or models) only (no PMMH), best first."""
-        net, laws, observed = self._check()
-        nmax = max(len(v.reactions) for v in net.values())
-        t, y = validate_series(
-            data, net[laws[0]], observed, self.time, nmax + len(observed), self.t0
-        )
-        for v in net.values():
-            validate_series(data, v, observed, self.time, None, self.t0)
+        net, laws, observed, t, y = self._prepare(data)
         table, _ = self._candidates(net, laws, observed, t, y, as_generator(self.random_state))
         return table.sort_values("log_evidence", ascending=False)
 
@@ -248,11 +245,7 @@ class ReactionKineticsInversion:
 
     def fit(self, data: pd.DataFrame) -> KineticsResult:
         """Run the inversion on a table with a time column and the observed species."""
-        nets, laws, observed = self._check()
-        n_params = max(len(v.reactions) for v in nets.values()) + len(observed)
-        t, y = validate_series(data, nets[laws[0]], observed, self.time, n_params, self.t0)
-        for v in nets.values():
-            validate_series(data, v, observed, self.time, None, self.t0)
+        nets, laws, observed, t, y = self._prepare(data)
         rng = as_generator(self.random_state)
         table, fits = self._candidates(nets, laws, observed, t, y, rng)
         best = str(table["log_evidence"].idxmax())

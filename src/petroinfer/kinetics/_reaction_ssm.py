@@ -95,6 +95,51 @@ def validate_series(
     return t, y
 
 
+class SeriesEstimator:
+    """Configuration shared by the kinetics estimators (set in ``__init__``, validated in ``fit``).
+
+    Parameters
+    ----------
+    network : ReactionNetwork, "dissolution-precipitation", YAML path or dict
+    observed : str or sequence of str
+        Observed species (columns of the data).
+    time : str
+        Name of the time column.
+    t0 : float
+        Start time at which the network's initial amounts hold.
+    random_state : int, Generator or None
+    """
+
+    def __init__(
+        self,
+        network: Any,
+        observed: Sequence[str],
+        *,
+        time: str = "time",
+        t0: float = 0.0,
+        random_state: Any = None,
+    ) -> None:
+        self.network = network
+        self.observed = observed
+        self.time = time
+        self.t0 = t0
+        self.random_state = random_state
+
+    def _observed_names(self) -> tuple[str, ...]:
+        return (self.observed,) if isinstance(self.observed, str) else tuple(self.observed)
+
+    def _series(
+        self, data: pd.DataFrame, networks: Sequence[ReactionNetwork], n_params: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Validate ``data`` against every candidate network (the size check against
+        ``n_params`` once); returns (times, values)."""
+        observed = self._observed_names()
+        t, y = validate_series(data, networks[0], observed, self.time, n_params, self.t0)
+        for net in networks[1:]:
+            validate_series(data, net, observed, self.time, None, self.t0)
+        return t, y
+
+
 @dataclass
 class ReactionSSM:
     """The stochastic state-space form of a network on a grid through the observation times."""
@@ -166,18 +211,47 @@ class ReactionSSM:
     def skeleton(self, theta: np.ndarray) -> np.ndarray:
         """Noise-free trajectories at the observation times for a batch of theta: (B, T, S)."""
         k, _ = self.split(theta)
+        return self.paths(k)[:, 0]
+
+    def paths(self, k: np.ndarray, eps: np.ndarray | None = None) -> np.ndarray:
+        r"""States at the observation times driven by given innovations: (B, M, T, S).
+
+        ``k`` holds B rate-constant vectors (B, R); ``eps`` M standardised system-noise sequences
+        (M, G-1, S) on the grid (``None``: the noise-free skeleton, M = 1). This is the map
+        :math:`x_{0:G} = \mathcal{X}(\varepsilon, k)` of the state equation
+        :math:`x_{i+1} = \max\{0, m_i + \sqrt{\Delta t_i}\, q\, (m_i + x_{floor})\,
+        \varepsilon_i\}`, :math:`m_i = \mathrm{Heun}(x_i; k, \Delta t_i)`, used by the
+        innovation-parametrised EM (the inverse is :meth:`innovations`).
+        """
+        k = np.atleast_2d(k)[:, None, :]
         b = k.shape[0]
-        x = np.broadcast_to(self.x0, (b, self.S)).copy()
-        out = np.empty((b, self.times.size, self.S))
+        m_traj = 1 if eps is None else eps.shape[0]
+        x = np.broadcast_to(self.x0, (b, m_traj, self.S)).copy()
+        out = np.empty((b, m_traj, self.times.size, self.S))
         j = 0
         if self.obs_pos[0] == 0:
-            out[:, 0] = x
+            out[:, :, 0] = x
             j = 1
         for i, dt in enumerate(self.dt, start=1):
             x = np.maximum(self.step_mean(x, k, dt), 0.0)
+            if eps is not None:
+                x = np.maximum(x + (math.sqrt(dt) * self.q) * (x + self.floor) * eps[:, i - 1], 0.0)
             if j < self.obs_pos.size and self.obs_pos[j] == i:
-                out[:, j] = x
+                out[:, :, j] = x
                 j += 1
+        return out
+
+    def innovations(self, X: np.ndarray, k: np.ndarray) -> np.ndarray:
+        r"""Standardised system noise of grid trajectories ``X`` (M, G, S) under ``k``: (M, G-1, S).
+
+        :math:`\varepsilon_i = (x_{i+1} - m_i) / (\sqrt{\Delta t_i}\, q\, (m_i + x_{floor}))`,
+        the inverse of :meth:`paths` (exact except where the state was clipped at zero, where it
+        returns the boundary value).
+        """
+        out = np.empty((X.shape[0], X.shape[1] - 1, X.shape[2]))
+        for i, dt in enumerate(self.dt):
+            m = np.maximum(self.step_mean(X[:, i], k, dt), 0.0)
+            out[:, i] = (X[:, i + 1] - m) / ((math.sqrt(dt) * self.q) * (m + self.floor))
         return out
 
     def skeleton_loglik(self, theta: np.ndarray) -> np.ndarray:
