@@ -177,13 +177,13 @@ def test_state_parametrised_em_is_slow_for_the_unobserved_solid():
     obs, _ = simulate_observations(n_obs=120, noise=0.02, random_state=3)
     res = _em((0.08, 0.3), obs, m_step="states", max_iter=8, n_particles=150, n_trajectories=20)
     assert res.hyperparameters["m_step"] == "states"
-    assert abs(float(res.estimate["k_precipitation"]) / 0.2 - 1) < 0.15  # observed side moves
+    assert abs(float(res.estimate["k_precipitation"]) / 0.2 - 1) < 0.2  # from +50 %: moves
     assert float(res.estimate["k_dissolution"]) > 0.07  # unobserved side: < 1/3 of the way
     ssm = ReactionSSM(dissolution_precipitation(), obs["time"].values, obs[["B"]].values, ("B",))
     k = np.array([0.05, 0.2])
     X = ssm.smooth(np.log([0.05, 0.2, 0.0093]), 300, 300, np.random.default_rng(0))
     info = louis_information(lambda p: transition_loglik(ssm, X, p), np.log(k))
-    assert info["missing_fraction"][0] > 0.85 and info["em_rate"] > 0.85
+    assert info["missing_fraction"][0] > 0.8 and info["em_rate"] > 0.8
     with pytest.raises(ModelError, match="m_step"):
         ReactionKineticsEM(m_step="newton").fit(obs)
     with pytest.raises(ModelError, match="penalty"):

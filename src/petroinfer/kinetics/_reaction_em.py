@@ -123,8 +123,8 @@ class ReactionKineticsEM(SeriesEstimator):
     Why two parametrisations: EM converges at the rate of the fraction of missing information
     (Dempster, Laird & Rubin 1977). In the state parametrisation the hidden path of an unobserved
     solid under a small system noise is nearly a deterministic function of its rate constant, so
-    almost all the information about that constant is "missing" (fraction ≈ 0.99 for the dissolving
-    solid of the template): the constant moves by ~1 % of the distance per iteration. In the
+    almost all the information about that constant is "missing" (fraction 0.86–1.0 for the dissolving
+    solid of the template): the constant moves a few per cent of the distance per iteration. In the
     innovation parametrisation the noise sequence is nearly independent of k and the fraction is
     small (reported as ``diagnostics["missing_information_fraction"]``), so EM converges in a few
     iterations. Reconstruction [R] of the "SMC + EM" scheme of Omori et al. (2016).
