@@ -121,6 +121,7 @@ def _evaluate_one(name, X, y, folds, repeats, missing, seed, n_jobs, out, report
         summary["smr_features_per_class_full_fit"] = {
             str(k): v for k, v in smr.n_selected().items()
         }
+        summary["smr_terms_per_class_full_fit"] = {str(k): v for k, v in smr.n_terms().items()}
         sec.table(firstk, caption="First 5 features entering the SMR path per class")
         fig = d.plot_smr_paths(full)
         fig.savefig(out / "smr_paths.png", dpi=110)

@@ -192,6 +192,7 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
         penalty: Literal["l1", "group"] = "l1",
         basis: Literal["linear", "hinge"] = "hinge",
         interactions: bool = True,
+        relaxed: bool = True,
         param_grid: dict[str, list[Any]] | None = None,
         inner_cv: int = 3,
         scoring: str = "accuracy",
@@ -210,6 +211,7 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
         self.penalty = penalty
         self.basis = basis
         self.interactions = interactions
+        self.relaxed = relaxed
         self.param_grid = param_grid
         self.inner_cv = inner_cv
         self.scoring = scoring
@@ -247,6 +249,7 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
                 tol=1e-3,
                 basis=self.basis,
                 interactions=self.interactions,
+                relaxed=self.relaxed,
                 random_state=seed,
             )
         raise ModelError(f"model must be one of {MODELS}, got {self.model!r}")
@@ -516,6 +519,7 @@ class DiscriminationEvaluation:
             out["smr_features_per_class_mean"] = round(
                 float(self.fold_scores["n_selected"].mean()), 1
             )
+            out["smr_terms_per_class_mean"] = round(float(self.fold_scores["n_terms"].mean()), 1)
         return out
 
     def plot_confusion(self, ax: Any = None) -> Any:
@@ -596,6 +600,7 @@ def _run_fold(est, F, labels, tr, te, fraction, seed, r, f):
     clf = model.pipeline_.named_steps["clf"]
     if isinstance(clf, SparseMultinomialRegression):
         row["n_selected"] = float(np.mean(list(clf.n_selected().values())))
+        row["n_terms"] = float(np.mean(list(clf.n_terms().values())))
         row["alpha"] = clf.alpha_
     return r, te, proba, proba_m, model.classes_, row
 

@@ -18,7 +18,7 @@ from sklearn.utils.multiclass import unique_labels
 from petroinfer._rng import RandomState, seed_of
 from petroinfer.errors import InputError, ModelError
 
-__all__ = ["SparseMultinomialRegression", "multinomial_lasso_path"]
+__all__ = ["SparseMultinomialRegression", "multinomial_lasso_path", "relaxed_refit"]
 
 
 def _softmax(eta: np.ndarray) -> np.ndarray:
@@ -94,6 +94,7 @@ def _fista(
     max_iter: int,
     tol: float,
     groups: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int, bool, float]:
     """FISTA (Beck & Teboulle 2009) with backtracking on the local Lipschitz constant (allowed to
     shrink again, Scheinberg, Goldfarb & Bai 2014) and gradient-based restart (O'Donoghue & Candès
@@ -106,7 +107,10 @@ def _fista(
         L = max(L * 0.7, 1e-8)
         while True:
             step = 1.0 / L
-            W_new = _prox(Vw - step * gW, step * alpha, penalty, groups)
+            G = Vw - step * gW
+            if mask is not None:
+                G = G * mask
+            W_new = _prox(G, step * alpha, penalty, groups)
             b_new = Vb - step * gb
             DW, Db = W_new - Vw, b_new - Vb
             f_new = _loss_grad_value(X, Y, w, W_new, b_new)
@@ -156,6 +160,78 @@ def _alpha_max(
     return float(_group_norms(G, groups).max())
 
 
+def _support_mask(W: np.ndarray, penalty: str, groups: np.ndarray | None = None) -> np.ndarray:
+    """(p, K) 0/1 mask of the selected coefficients: every entry of an active (group, class) block
+    (``"l1"``) or of an active group across all classes (``"group"``)."""
+    if groups is None:
+        active = np.abs(W) > 0
+        if penalty == "group":
+            active = np.broadcast_to(active.any(axis=1, keepdims=True), W.shape)
+    elif penalty == "l1":
+        active = _class_group_norms(W, groups) > 0
+    else:
+        active = np.broadcast_to(_group_norms(W, groups) > 0, W.shape)
+    return active.astype(float)
+
+
+def relaxed_refit(
+    X: np.ndarray,
+    Y: np.ndarray,
+    W_selected: np.ndarray,
+    alpha: float,
+    alpha_relaxed: float,
+    *,
+    penalty: Literal["l1", "group"] = "l1",
+    sample_weight: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    max_iter: int = 1000,
+    tol: float = 1e-4,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Relaxed-lasso refit: the support of ``W_selected`` (selected at ``alpha``) refitted at the
+    weaker penalty ``alpha_relaxed``.
+
+    The lasso penalty does two jobs at once — it selects the support and it shrinks the selected
+    coefficients towards zero. A penalty strong enough for a small support therefore also biases the
+    fit and costs accuracy, so cross-validation drives the lasso to large supports. The relaxed
+    lasso (Meinshausen 2007, Comput. Stat. Data Anal. 52:374; Hastie, Tibshirani & Tibshirani 2020,
+    Stat. Sci. 35:579) separates the jobs: the support :math:`S(\\alpha)` comes from the path, the
+    coefficients minimise the same objective restricted to :math:`S(\\alpha)` at
+    :math:`\\phi\\alpha`, here at the fixed small penalty ``alpha_relaxed`` (the end of the path), which
+    keeps the near-unpenalised multinomial fit finite when classes are separable on the support.
+    Solved by the FISTA path from ``alpha`` down to ``alpha_relaxed`` (4 log-spaced values, warm
+    starts) on the columns of the support only.
+
+    Returns
+    -------
+    (W, b) : coefficients (p, K) with zeros outside the support, intercepts (K,).
+    """
+    mask = _support_mask(W_selected, penalty, groups)
+    cols = np.nonzero(mask.any(axis=1))[0]
+    W = np.zeros_like(W_selected)
+    if len(cols) == 0:
+        w = (
+            np.full(len(Y), 1.0 / len(Y))
+            if sample_weight is None
+            else sample_weight / sample_weight.sum()
+        )
+        prior = np.clip(w @ Y, 1e-12, None)
+        return W, np.log(prior) - np.log(prior).mean()
+    sub_groups = None if groups is None else np.unique(groups[cols], return_inverse=True)[1]
+    path = multinomial_lasso_path(
+        X[:, cols],
+        Y,
+        penalty=penalty,
+        alphas=np.geomspace(alpha, min(alpha_relaxed, alpha), 4),
+        sample_weight=sample_weight,
+        max_iter=max_iter,
+        tol=tol,
+        groups=sub_groups,
+        mask=mask[cols],
+    )
+    W[cols] = path["coef"][-1]
+    return W, path["intercept"][-1]
+
+
 def multinomial_lasso_path(
     X: np.ndarray,
     Y: np.ndarray,
@@ -168,6 +244,7 @@ def multinomial_lasso_path(
     max_iter: int = 1000,
     tol: float = 1e-4,
     groups: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Regularisation path of the penalised multinomial logistic regression.
 
@@ -205,6 +282,9 @@ def multinomial_lasso_path(
         for all classes at once); ``"l1"``: :math:`\\Omega = \\sum_{g,c} \\lVert B_{gc} \\rVert_2`
         (a feature enters class by class, with all its basis functions). ``None``: one group per
         column, i.e. the plain penalties above.
+    mask : ndarray (p, K) of {0, 1}, optional
+        Coefficients where ``mask == 0`` are held at zero (the fit is restricted to a chosen support;
+        used by the relaxed refit of :class:`SparseMultinomialRegression`).
 
     Returns
     -------
@@ -243,7 +323,9 @@ def multinomial_lasso_path(
     iters = np.empty(len(alphas), int)
     conv = np.empty(len(alphas), bool)
     for k, a in enumerate(alphas):
-        W, b, it, ok, L = _fista(X, Y, w, float(a), penalty, W, b, L, L_max, max_iter, tol, groups)
+        W, b, it, ok, L = _fista(
+            X, Y, w, float(a), penalty, W, b, L, L_max, max_iter, tol, groups, mask
+        )
         coefs[k], inters[k], iters[k], conv[k] = W, b, it, ok
     return {
         "alphas": alphas,
@@ -292,6 +374,12 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         ``basis="hinge"`` only: also add the pairwise products :math:`x_j x_k` (j < k), each its
         own penalty group, so that a product enters only if it pays for itself (hierarchical
         interaction screening is *not* enforced: a product may enter without its main effects).
+    relaxed : bool, default False
+        Relaxed lasso (:func:`relaxed_refit`; Meinshausen 2007): the path only *selects* the support
+        at each ``alpha``; the coefficients are refitted on that support at the smallest penalty of
+        the path, and the cross-validation (deviance, 1-SE rule) compares these refitted models.
+        Selection is then no longer paid for with shrinkage, so the rule settles on much smaller
+        supports at equal accuracy (Ueki data: see ``docs/methods/discrimination.md``).
     random_state : int, Generator or None
         Seed of the internal folds.
 
@@ -330,6 +418,7 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         basis: Literal["linear", "hinge"] = "linear",
         n_knots: int = 4,
         interactions: bool = False,
+        relaxed: bool = False,
         random_state: RandomState = 0,
     ) -> None:
         self.penalty = penalty
@@ -344,6 +433,7 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         self.basis = basis
         self.n_knots = n_knots
         self.interactions = interactions
+        self.relaxed = relaxed
         self.random_state = random_state
 
     def _expand(self, X: np.ndarray) -> np.ndarray:
@@ -436,6 +526,8 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         else:
             self.alpha_ = float(self.alpha)
             W, b = self._refit_at(X, Y, w, self.alpha_, kw)
+        if self.relaxed:
+            W, b = relaxed_refit(X, Y, W, self.alpha_, self.alphas_[-1], sample_weight=w, **kw)
         self.coef_path_ = np.stack([self._feature_effect(B) for B in full["coef"]])
         self.coef_ = self._feature_effect(W).T.copy()
         used = np.abs(self.coef_.T) > 0  # (p, K)
@@ -472,6 +564,17 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
             path = multinomial_lasso_path(
                 X[tr], Y[tr], alphas=self.alphas_, sample_weight=w[tr], **kw
             )
+            if self.relaxed:
+                for m, a in enumerate(self.alphas_):
+                    path["coef"][m], path["intercept"][m] = relaxed_refit(
+                        X[tr],
+                        Y[tr],
+                        path["coef"][m],
+                        a,
+                        self.alphas_[-1],
+                        sample_weight=w[tr],
+                        **kw,
+                    )
             eta = np.einsum("np,mpk->mnk", X[te], path["coef"]) + path["intercept"][:, None, :]
             logp = eta - logsumexp(eta, axis=2, keepdims=True)
             wt = w[te] / w[te].sum()
@@ -505,6 +608,14 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         """Number of original features used per class at the chosen ``alpha`` (a non-zero
         coefficient of the feature, of one of its basis functions, or of an interaction with it)."""
         return {c: int(self.features_used_[k].sum()) for k, c in enumerate(self.classes_)}
+
+    def n_terms(self) -> dict[Any, int]:
+        """Number of non-zero terms per class at the chosen ``alpha``: main effects (a feature's
+        coefficient or basis block) plus pairwise products (``interactions=True``)."""
+        n = (np.abs(self.coef_) > 0).sum(axis=1)
+        if self.interactions:
+            n = n + (np.abs(self.interaction_coef_) > 0).sum(axis=1)
+        return {c: int(n[k]) for k, c in enumerate(self.classes_)}
 
     def entry_order(self, feature_names: list[str] | None = None) -> dict[Any, list[str]]:
         """Features per class in the order they enter the path (largest ``alpha`` first), as geoSMR
