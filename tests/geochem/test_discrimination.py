@@ -17,6 +17,7 @@ from petroinfer.geochem._smr import (
     SparseMultinomialRegression,
     multinomial_lasso_path,
     relaxed_refit,
+    support_mask,
 )
 from petroinfer.io import datasets as ds
 
@@ -571,10 +572,13 @@ def test_relaxed_refit_keeps_support_and_is_optimal_on_it(penalty):
     k = 3  # a strong penalty: small support, coefficients visibly shrunk
     W_sel, a_sel = path["coef"][k], path["alphas"][k]
     a_relax = 1e-4
-    W, b = relaxed_refit(X, Y, W_sel, a_sel, a_relax, penalty=penalty, max_iter=20000, tol=1e-8)
     support = (
-        W_sel != 0 if penalty == "l1" else np.broadcast_to((W_sel != 0).any(1)[:, None], W.shape)
+        W_sel != 0
+        if penalty == "l1"
+        else np.broadcast_to((W_sel != 0).any(1)[:, None], W_sel.shape)
     )
+    assert np.array_equal(support_mask(W_sel, penalty) > 0, support)
+    W, b = relaxed_refit(X, Y, support, a_sel, a_relax, penalty=penalty, max_iter=20000, tol=1e-8)
     assert 0 < support.sum() < W.size
     assert np.all(W[~support] == 0)  # nothing outside the selected support
     # optimality restricted to the support: the gradient balances the (weak) penalty there
@@ -617,3 +621,24 @@ def test_relaxed_smr_chooses_smaller_support_at_equal_accuracy():
     assert relax.score(X[te], y[te]) >= lasso.score(X[te], y[te]) - 0.01
     assert relax.cv_deviance_.shape == lasso.cv_deviance_.shape
     assert relax.n_terms() == relax.n_selected()  # linear basis: one term per feature
+
+
+def test_relaxed_heredity_keeps_products_only_with_their_main_effects():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(1400, 5))
+    # class 1: x0 * x1 > 0.3; class 2: x2 > 1; class 0 otherwise
+    y = np.where(X[:, 2] > 1.0, 2, (X[:, 0] * X[:, 1] > 0.3).astype(int))
+    kw = dict(basis="hinge", n_knots=3, interactions=True, relaxed=True, n_alphas=12)
+    her = SparseMultinomialRegression(heredity=True, tol=1e-3, max_iter=300, **kw)
+    her.fit(X[:400], y[:400])
+    main = np.abs(her.coef_) > 0  # (K, p)
+    prod = np.abs(her.interaction_coef_) > 0  # (K, pairs)
+    i, j = her.interaction_pairs_.T
+    assert prod.any()
+    assert not (prod & ~(main[:, i] & main[:, j])).any()  # strong heredity, class by class
+    assert np.array_equal(her.features_used_, main)  # no feature enters through a product alone
+    assert her.score(X[400:], y[400:]) > 0.85
+    top = np.argmax(np.abs(her.interaction_coef_).max(axis=0))
+    assert tuple(her.interaction_pairs_[top]) == (0, 1)
+    with pytest.raises(ModelError, match="heredity"):
+        SparseMultinomialRegression(heredity=True).fit(X[:50], y[:50])

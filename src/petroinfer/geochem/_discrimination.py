@@ -193,6 +193,7 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
         basis: Literal["linear", "hinge"] = "hinge",
         interactions: bool = True,
         relaxed: bool = True,
+        heredity: bool = True,
         param_grid: dict[str, list[Any]] | None = None,
         inner_cv: int = 3,
         scoring: str = "accuracy",
@@ -212,6 +213,7 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
         self.basis = basis
         self.interactions = interactions
         self.relaxed = relaxed
+        self.heredity = heredity
         self.param_grid = param_grid
         self.inner_cv = inner_cv
         self.scoring = scoring
@@ -250,6 +252,7 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
                 basis=self.basis,
                 interactions=self.interactions,
                 relaxed=self.relaxed,
+                heredity=self.heredity and self.relaxed and self.interactions,
                 random_state=seed,
             )
         raise ModelError(f"model must be one of {MODELS}, got {self.model!r}")
