@@ -147,8 +147,13 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
     basis, interactions :
         SMR feature expansion (see :class:`SparseMultinomialRegression`): ``basis="hinge"`` makes
         SMR a sparse additive model (piecewise-linear in each feature, selected per feature);
-        ``interactions=True`` adds penalised pairwise products. Defaults (hinge + interactions):
-        10-fold accuracy 0.931 on the Ueki data against 0.892 for the linear SMR.
+        ``interactions=True`` adds penalised pairwise products.
+    relaxed, heredity :
+        SMR relaxed-lasso refit on the selected support, with products kept only where both main
+        effects are selected (see :class:`SparseMultinomialRegression`). Defaults (hinge +
+        interactions + relaxed + heredity): 10-fold accuracy 0.929 on the Ueki data with 19.3 of 29
+        features per class, against 0.932 with 26.9 features for the plain lasso and 0.892 for the
+        linear SMR.
     param_grid : dict or None
         Grid for the inner cross-validation (keys without the step prefix, e.g. ``{"C": [1, 10]}``);
         ``None`` uses :data:`DEFAULT_GRIDS`. SVM ``gamma`` values are multiplied by 1/n_features.
