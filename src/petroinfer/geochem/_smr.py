@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from scipy.linalg import eigh
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold
@@ -150,7 +151,8 @@ def _loss_grad_value(
 def _lipschitz(X: np.ndarray, w: np.ndarray) -> float:
     """Böhning (1992) bound of the multinomial Hessian: L = ½ λ_max([X 1]ᵀ diag(w) [X 1])."""
     Xa = np.hstack([X, np.ones((X.shape[0], 1))]) * np.sqrt(w)[:, None]
-    return 0.5 * float(np.linalg.norm(Xa, 2) ** 2)
+    G = Xa.T @ Xa
+    return 0.5 * float(eigh(G, eigvals_only=True, subset_by_index=[len(G) - 1, len(G) - 1])[0])
 
 
 def _alpha_max(
@@ -191,6 +193,8 @@ def relaxed_refit(
     groups: np.ndarray | None = None,
     max_iter: int = 1000,
     tol: float = 1e-4,
+    init: tuple[np.ndarray, np.ndarray] | None = None,
+    lipschitz: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Relaxed-lasso refit: the coefficients in ``support`` (a (p, K) 0/1 mask, e.g.
     :func:`support_mask` of the path solution at ``alpha``) refitted at the weaker penalty
@@ -204,8 +208,10 @@ def relaxed_refit(
     coefficients minimise the same objective restricted to :math:`S(\\alpha)` at
     :math:`\\phi\\alpha`, here at the fixed small penalty ``alpha_relaxed`` (the end of the path), which
     keeps the near-unpenalised multinomial fit finite when classes are separable on the support.
-    Solved by the FISTA path from ``alpha`` down to ``alpha_relaxed`` (4 log-spaced values, warm
-    starts) on the columns of the support only.
+    Solved by FISTA on the columns of the support only: from ``init`` (e.g. the path solution at
+    ``alpha``, which lies on the support) directly at ``alpha_relaxed``, or without ``init`` along
+    4 log-spaced penalties from ``alpha`` down to ``alpha_relaxed`` (warm starts). The problem is
+    convex, so both reach the same optimum (to ``tol``).
 
     Returns
     -------
@@ -223,16 +229,20 @@ def relaxed_refit(
         prior = np.clip(w @ Y, 1e-12, None)
         return W, np.log(prior) - np.log(prior).mean()
     sub_groups = None if groups is None else np.unique(groups[cols], return_inverse=True)[1]
+    a_end = min(alpha_relaxed, alpha)
     path = multinomial_lasso_path(
         X[:, cols],
         Y,
         penalty=penalty,
-        alphas=np.geomspace(alpha, min(alpha_relaxed, alpha), 4),
+        alphas=np.geomspace(alpha, a_end, 4) if init is None else np.array([a_end]),
         sample_weight=sample_weight,
         max_iter=max_iter,
         tol=tol,
         groups=sub_groups,
         mask=mask[cols],
+        coef_init=None if init is None else init[0][cols],
+        intercept_init=None if init is None else init[1],
+        lipschitz=lipschitz,
     )
     W[cols] = path["coef"][-1]
     return W, path["intercept"][-1]
@@ -251,6 +261,9 @@ def multinomial_lasso_path(
     tol: float = 1e-4,
     groups: np.ndarray | None = None,
     mask: np.ndarray | None = None,
+    coef_init: np.ndarray | None = None,
+    intercept_init: np.ndarray | None = None,
+    lipschitz: float | None = None,
 ) -> dict[str, Any]:
     """Regularisation path of the penalised multinomial logistic regression.
 
@@ -291,12 +304,18 @@ def multinomial_lasso_path(
     mask : ndarray (p, K) of {0, 1}, optional
         Coefficients where ``mask == 0`` are held at zero (the fit is restricted to a chosen support;
         used by the relaxed refit of :class:`SparseMultinomialRegression`).
+    coef_init, intercept_init : ndarray (p, K) and (K,), optional
+        Warm start for the first ``alpha`` (default: zero coefficients, log-prior intercepts).
+    lipschitz : float, optional
+        An upper bound of the Lipschitz constant (default: Böhning's bound, one SVD of ``X``). For a
+        column subset of a matrix the parent's bound is valid (eigenvalue interlacing), which the
+        relaxed refits use to avoid an SVD each.
 
     Returns
     -------
     dict
         ``alphas`` (m,), ``coef`` (m, p, K), ``intercept`` (m, K), ``n_iter`` (m,),
-        ``converged`` (m,).
+        ``converged`` (m,), ``lipschitz`` (the bound used).
 
     Notes
     -----
@@ -319,11 +338,13 @@ def multinomial_lasso_path(
         amax = _alpha_max(X, Y, w, penalty, groups)
         alphas = np.geomspace(amax, amax * alpha_min_ratio, n_alphas)
     alphas = np.asarray(alphas, float)
-    L_max = _lipschitz(X, w)
+    L_max = _lipschitz(X, w) if lipschitz is None else float(lipschitz)
     L = 0.1 * L_max
     prior = np.clip((w @ Y), 1e-12, None)
-    W = np.zeros((p, K))
-    b = np.log(prior) - np.log(prior).mean()
+    W = np.zeros((p, K)) if coef_init is None else np.array(coef_init, float)
+    b = np.log(prior) - np.log(prior).mean() if intercept_init is None else np.array(intercept_init)
+    if mask is not None:
+        W *= mask
     coefs = np.empty((len(alphas), p, K))
     inters = np.empty((len(alphas), K))
     iters = np.empty(len(alphas), int)
@@ -339,6 +360,7 @@ def multinomial_lasso_path(
         "intercept": inters,
         "n_iter": iters,
         "converged": conv,
+        "lipschitz": L_max,
     }
 
 
@@ -557,7 +579,15 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
             W, b = self._refit_at(X, Y, w, self.alpha_, kw)
         if self.relaxed:
             W, b = relaxed_refit(
-                X, Y, self._support(W, kw), self.alpha_, self.alphas_[-1], sample_weight=w, **kw
+                X,
+                Y,
+                self._support(W, kw),
+                self.alpha_,
+                self.alphas_[-1],
+                sample_weight=w,
+                init=(W, b),
+                lipschitz=full["lipschitz"],
+                **kw,
             )
         self.coef_path_ = np.stack([self._feature_effect(B) for B in full["coef"]])
         self.coef_ = self._feature_effect(W).T.copy()
@@ -580,6 +610,28 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         path = multinomial_lasso_path(X, Y, alphas=grid, sample_weight=w, **kw)
         return path["coef"][-1], path["intercept"][-1]
 
+    def _relax_path(self, path: dict[str, Any], X, Y, w, kw) -> None:
+        """Replace each path solution by its relaxed refit (in place); a support met before is
+        not refitted again."""
+        done: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        for m, a in enumerate(self.alphas_):
+            support = self._support(path["coef"][m], kw)
+            key = np.packbits(support > 0).tobytes()
+            if key not in done:
+                init = (path["coef"][m], path["intercept"][m])
+                done[key] = relaxed_refit(
+                    X,
+                    Y,
+                    support,
+                    a,
+                    self.alphas_[-1],
+                    sample_weight=w,
+                    init=init,
+                    lipschitz=path["lipschitz"],
+                    **kw,
+                )
+            path["coef"][m], path["intercept"][m] = done[key]
+
     def _cross_validate(self, X, Y, y_idx, w, kw) -> None:
         min_count = int(np.bincount(y_idx).min())
         n_splits = min(self.cv, min_count)
@@ -596,16 +648,7 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
                 X[tr], Y[tr], alphas=self.alphas_, sample_weight=w[tr], **kw
             )
             if self.relaxed:
-                for m, a in enumerate(self.alphas_):
-                    path["coef"][m], path["intercept"][m] = relaxed_refit(
-                        X[tr],
-                        Y[tr],
-                        self._support(path["coef"][m], kw),
-                        a,
-                        self.alphas_[-1],
-                        sample_weight=w[tr],
-                        **kw,
-                    )
+                self._relax_path(path, X[tr], Y[tr], w[tr], kw)
             eta = np.einsum("np,mpk->mnk", X[te], path["coef"]) + path["intercept"][:, None, :]
             logp = eta - logsumexp(eta, axis=2, keepdims=True)
             wt = w[te] / w[te].sum()
