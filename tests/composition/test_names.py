@@ -77,6 +77,9 @@ def test_units_are_parsed_from_headers():
     assert parse_column("Au_ppb").unit == "ppb"
     assert parse_column("Cr_apfu").unit == "apfu"
     assert parse_column("SiO2").unit is None
+    # the suffix the whole-rock modules (geochem column_units) have always accepted
+    p = parse_column("Na2O_wtpct")
+    assert (p.name, p.unit) == ("Na2O", "wt%")
 
 
 def test_categories():

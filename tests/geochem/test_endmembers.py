@@ -184,6 +184,19 @@ def test_unit_conversion_property(majors, traces):
     np.testing.assert_allclose(wt[["SiO2", "FeOT", "Na2O_pct"]], df[["SiO2", "FeOT", "Na2O_pct"]])
 
 
+def test_column_units_read_the_composition_suffix_grammar():
+    from petroinfer.geochem._tables import column_units, compositional_columns
+
+    cols = ["SiO2_wtpct", "Na2O_wt%", "La (ppm)", "Au_ppb", "Cr_apfu", "Sr87Sr86"]
+    assert compositional_columns(cols) == cols[:4]
+    assert column_units(cols[:4]) == {
+        "SiO2_wtpct": "wt%", "Na2O_wt%": "wt%", "La (ppm)": "ppm", "Au_ppb": "ppb",
+    }  # fmt: skip
+    with pytest.raises(InputError, match="cannot tell the unit") as e:
+        column_units(["SiO2_mol"])  # a molar unit is not a mass unit: not converted to wt%
+    assert e.value.column == "SiO2_mol"
+
+
 # --------------------------------------------------------------------------- CLI
 runner = CliRunner()
 
