@@ -18,6 +18,7 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.covariance import ledoit_wolf
 
+from petroinfer.composition._validate import _numeric_column
 from petroinfer.errors import DataQualityWarning, InputError, ModelError
 
 __all__ = [
@@ -126,13 +127,8 @@ def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataF
         if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
             out[col] = s.to_numpy(dtype=float, na_value=np.nan)
             continue
-        num = pd.to_numeric(s, errors="coerce")
-        bad = num.isna() & s.notna() & (s.astype(str).str.strip() != "")
-        if bad.any():
-            i = int(np.argmax(bad.to_numpy()))
-            raise InputError(
-                "non-numeric value in a feature column", column=col, row=X.index[i], value=s.iloc[i]
-            )
+        blank = s.notna() & (s.astype(str).str.strip() == "")  # blank text is a missing cell
+        num = _numeric_column(s.mask(blank).rename(col), "non-numeric value in a feature column")
         out[col] = num.to_numpy(dtype=float, na_value=np.nan)
     F = pd.DataFrame(out, index=X.index)
     arr = F.to_numpy()
