@@ -18,7 +18,7 @@ from petroinfer.cli.demo import demo
 
 app = typer.Typer(
     name="petroinfer",
-    help="Data-driven petrology: P–T paths, chemistry, dynamics and textures with uncertainty.",
+    help="Data-driven petrology: P–T paths, chemistry and reaction dynamics with uncertainty.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
