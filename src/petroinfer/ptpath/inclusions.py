@@ -335,6 +335,13 @@ class InclusionPTPath:
         W = sp.csr_matrix(_interp(s, rad))
         return _Problem(rad, is_bt, c, sig, teq, beq, s, W)
 
+    def _chain_prior(self, pb: _Problem, anchors=None):
+        """The GMRF prior on (T, P) along the nodes: the one object that :meth:`fit` (intrinsic, no
+        anchors) and :meth:`sample_remc` (with weak node anchors) both build their precision from."""
+        from petroinfer.inference.gmrf import ChainPrior
+
+        return ChainPrior(pb.s, order=self.order, channels=("T", "P"), anchors=anchors)
+
     # ---------------------------------------------------------------- fit
     def fit(self, data: pd.DataFrame) -> PTPathResult:
         """Infer the path: MAP, Laplace posterior and evidence-chosen smoothness.
@@ -346,10 +353,8 @@ class InclusionPTPath:
             host-garnet ``Grt_XAlm, Grt_XPrp, Grt_XGrs, Grt_XSps`` (or prefixed oxides), ``Bt_XMg`` for
             biotite and ``Pl_XAn`` for plagioclase rows; optional ``<column>_sd``.
         """
-        from petroinfer.inference.gmrf import ChainPrior
-
         pb = self._problem(data)
-        prior = ChainPrior(pb.s, order=self.order, channels=("T", "P"))
+        prior = self._chain_prior(pb)
         x0 = pb.start()
         sigma_k = pb.sigma_k(x0)
         weights = np.ones(pb.m)
@@ -537,68 +542,50 @@ class InclusionPTPath:
         anchor_scale: float = 20.0,
         random_state: RandomState = None,
     ):
-        """Full posterior by replica-exchange MC at the hyperparameters of ``result`` (order-1 prior).
+        """Full posterior by replica-exchange MC at the hyperparameters of ``result`` (order 1 or 2).
 
-        The intrinsic prior is made proper for the sampler by a wide Gaussian on the core node
-        (``anchor_scale`` × its Laplace SD, centred on the Laplace mean), which changes the posterior by
-        a fraction ≈ 1/anchor_scale² of its variance. Returns the
+        The log prior is the GMRF prior of :meth:`fit` — the precision ``Q = R ⊗ diag(κ_T, κ_P)`` of the
+        same :class:`~petroinfer.inference.gmrf.ChainPrior` (irregular spacing, Lindgren & Rue 2008),
+        evaluated from its increments for all replicas at once. That prior is intrinsic: its null
+        space (per channel the level for order 1; level and linear trend for order 2) is flat, which
+        the Laplace fit handles through the generalised determinant because the data fix those
+        directions. REMC cannot: its β = 0 rung draws from the prior and the hot rungs would wander
+        along the flat directions. The prior is therefore made proper with ``order`` weak
+        :class:`~petroinfer.inference.gmrf.Anchor` s per channel (the core node; for order 2 also
+        the rim node), centred on the Laplace mean with SD ``anchor_scale`` × the Laplace SD there.
+        This changes the β = 1 posterior by a fraction ≈ 1/anchor_scale² of its variance.
+
+        Returns
+        -------
         :class:`~petroinfer.inference.remc.REMCResult`; parameters ``T{n}`` (K) and ``P{n}`` (kbar).
         """
         from petroinfer.inference.remc import ReplicaExchange
 
-        if self.order != 1:
-            raise ModelError("sample_remc supports order=1 priors only")
+        if self.order not in (1, 2):
+            raise ModelError(f"order must be 1 or 2, got {self.order!r}")
         pb = self._problem(data)
         if pb.s.size != result.estimate.sizes["node"]:
             raise ModelError("result does not belong to these data / nodes")
+        if result.hyperparameters.get("order", self.order) != self.order:
+            raise ModelError(
+                f"result was fitted with order={result.hyperparameters['order']}, "
+                f"this model has order={self.order}"
+            )
         hp = result.hyperparameters
-        kT, kP, tau = hp["smoothness_T_per_K2"], hp["smoothness_P_per_kbar2"], hp["noise_precision"]
+        tau = hp["noise_precision"]
         w = result.observations["weight"].to_numpy()
         sig = result.observations["sigma_lnK"].to_numpy() / np.sqrt(tau * w)
-        h = np.diff(pb.s)
         N = pb.s.size
-        m0 = np.array(
-            [result.estimate["T_C"].values[0] + 273.15, result.estimate["P_kbar"].values[0]]
-        )
-        s0 = anchor_scale * np.array(
-            [result.estimate["T_C_sd"].values[0], result.estimate["P_kbar_sd"].values[0]]
-        )
-        kap = np.array([kT, kP])
-
-        def unpack(theta):
-            th = np.atleast_2d(theta)
-            return th[:, :N], th[:, N:]
+        log_prior, prior_sample = _remc_prior(self, pb, result, anchor_scale)
 
         def log_lik(theta):
-            T, P = unpack(theta)
-            g = pb.forward_batch(T, P)
+            th = np.atleast_2d(theta)
+            g = pb.forward_batch(th[:, :N], th[:, N:])
             return (
                 -0.5 * np.sum((g / sig) ** 2, axis=1)
                 - np.sum(np.log(sig))
                 - 0.5 * g.shape[1] * np.log(2 * np.pi)
             )
-
-        def log_prior(theta):
-            T, P = unpack(theta)
-            out = np.zeros(T.shape[0])
-            for ch, X in enumerate((T, P)):
-                out += (
-                    -0.5 * ((X[:, 0] - m0[ch]) / s0[ch]) ** 2
-                    - np.log(s0[ch])
-                    - 0.5 * np.log(2 * np.pi)
-                )
-                d = np.diff(X, axis=1)
-                var = h / kap[ch]
-                out += np.sum(-0.5 * d**2 / var - 0.5 * np.log(2 * np.pi * var), axis=1)
-            return out
-
-        def prior_sample(rng, n):
-            out = []
-            for ch in range(2):
-                x0 = m0[ch] + s0[ch] * rng.standard_normal(n)
-                inc = rng.standard_normal((n, N - 1)) * np.sqrt(h / kap[ch])
-                out.append(np.column_stack([x0, x0[:, None] + np.cumsum(inc, axis=1)]))
-            return np.hstack(out)
 
         mean = np.concatenate(
             [result.estimate["T_C"].values + 273.15, result.estimate["P_kbar"].values]
@@ -622,6 +609,76 @@ class InclusionPTPath:
             param_names=[f"T{i}" for i in range(N)] + [f"P{i}" for i in range(N)], random_state=rng,
         )  # fmt: skip
         return sampler.fit(initial=init)
+
+
+def _remc_prior(model: InclusionPTPath, pb: _Problem, result: PTPathResult, anchor_scale: float):
+    r"""Proper (anchored) version of the fit's GMRF prior for REMC: ``(log_prior, prior_sample)``.
+
+    Parameters are ordered ``(T_0..T_{N-1} [K], P_0..P_{N-1} [kbar])``; the prior's internal state is
+    node-major interleaved ``(T_0, P_0, T_1, ...)``. The density is
+
+    .. math:: \log p(x) = -\tfrac12 \big[\textstyle\sum_j w_j z_j^T K z_j
+              + \sum_a \lambda_a (x_a - \mu_a)^2\big] + \tfrac12 \log|Q| - N \log 2\pi,
+
+    with increments ``z = B x`` (``R = B^T diag(w) B``: first differences / h for order 1, the
+    Lindgren–Rue second-difference operator for order 2), ``K = diag(κ_T, κ_P)``, anchor precisions
+    ``λ_a`` and ``log|Q|`` from the same :class:`~petroinfer.inference.gmrf.ChainPrior`; exact draws
+    are ``x = Q^{-1} Λ μ + L^{-T} ε`` with the banded Cholesky factor ``L`` of ``Q`` (Rue & Held 2005,
+    Alg. 2.4).
+    """
+    from petroinfer.inference.gmrf import Anchor, _Factor
+
+    if not (np.isfinite(anchor_scale) and anchor_scale > 0):
+        raise ModelError(f"anchor_scale must be > 0, got {anchor_scale!r}")
+    e = result.estimate
+    N = pb.s.size
+    m = {"T": e["T_C"].values + 273.15, "P": e["P_kbar"].values}
+    sd = {"T": e["T_C_sd"].values, "P": e["P_kbar_sd"].values}
+    nodes = (0,) if model.order == 1 else (0, N - 1)
+    anchors = [
+        Anchor(int(i), float(m[ch][i]), float(anchor_scale * sd[ch][i]), ch)
+        for ch in ("T", "P")
+        for i in nodes
+    ]
+    prior = model._chain_prior(pb, anchors)
+    hp = result.hyperparameters
+    kap = np.array([hp["smoothness_T_per_K2"], hp["smoothness_P_per_kbar2"]], dtype=float)
+    ab, logdet, rank_def = prior._precision(kap)
+    if rank_def != 0:  # pragma: no cover - guarded by the anchor choice above
+        raise ModelError(
+            "the anchored prior is still improper; REMC would explore a flat direction"
+        )
+    B = prior._B
+    wb = np.broadcast_to(np.asarray(prior._wb, dtype=float), (B.shape[0],))
+    K = prior._K(kap)
+    idx, lam, mu = prior._anchor_arrays()
+    const = 0.5 * logdet - N * np.log(2 * np.pi)
+
+    def log_prior(theta):
+        th = np.atleast_2d(theta)
+        zt = (B @ th[:, :N].T).T
+        zp = (B @ th[:, N:].T).T
+        energy = (wb * (K[0, 0] * zt**2 + 2.0 * K[0, 1] * zt * zp + K[1, 1] * zp**2)).sum(axis=1)
+        inter = np.stack([th[:, :N], th[:, N:]], axis=-1).reshape(th.shape[0], 2 * N)
+        energy += np.sum(lam * (inter[:, idx] - mu) ** 2, axis=1)
+        return const - 0.5 * energy
+
+    try:
+        fac = _Factor(ab, None, "anchored prior precision")
+    except ModelError as exc:
+        raise ModelError(
+            f"the anchored REMC prior is numerically singular at anchor_scale={anchor_scale!r}: "
+            "the anchors are too weak to make the intrinsic directions proper; use a smaller "
+            "anchor_scale (default 20)"
+        ) from exc
+    centre = fac.solve(prior._anchor_rhs())
+
+    def prior_sample(rng, n):
+        x = centre[:, None] + fac.draw(rng.standard_normal((2 * N, n)))
+        x = x.T.reshape(n, N, 2)
+        return np.hstack([x[:, :, 0], x[:, :, 1]])
+
+    return log_prior, prior_sample
 
 
 def _replace_criterion(res, crit):
