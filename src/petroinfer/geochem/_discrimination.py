@@ -180,10 +180,21 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from petroinfer.io.datasets import load_ueki2018_basalts   # doctest: +SKIP
-    >>> df = load_ueki2018_basalts()                                 # doctest: +SKIP
-    >>> clf = TectonicDiscriminator("svm").fit(df.drop(columns="Class"), df["Class"])  # doctest: +SKIP
-    >>> clf.predict_table(df.drop(columns="Class").head())          # doctest: +SKIP
+    On the Ueki et al. data (``petroinfer.io.datasets.load_ueki2018_basalts()``, label column
+    ``Class``) the call is the same; here a small synthetic table with four of the features:
+
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"SiO2": rng.normal(50, 1, 80), "MgO": rng.normal(8, 1, 80),
+    ...                   "La": np.exp(rng.normal(1.5, 0.3, 80)), "Nb": np.exp(rng.normal(1, 0.5, 80))})
+    >>> y = np.where(X["Nb"] > np.e, "OI", "MOR")
+    >>> clf = TectonicDiscriminator("svm", param_grid={"C": [10.0], "gamma": [1.0]}).fit(X, y)
+    >>> clf.features_
+    ['SiO2', 'MgO', 'La', 'Nb']
+    >>> table = clf.predict_table(X.drop(columns="La").head(3))  # a missing feature is imputed
+    >>> table[["predicted", "missing_features"]].to_numpy().tolist() == [
+    ...     [p, "La"] for p in y[:3]]
+    True
     """
 
     def __init__(
