@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -432,6 +434,15 @@ def test_cli_train_predict_and_exit_codes(ueki, small, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert model.exists() and '"first_features"' in res.output
+    trained = json.loads(res.output)
+    assert set(trained["features_per_class"]) == set(trained["classes"])
+    assert all(0 < v <= 29 for v in trained["features_per_class"].values())
+    assert all(
+        t >= f
+        for t, f in zip(
+            trained["terms_per_class"].values(), trained["features_per_class"].values(), strict=True
+        )
+    )
     new = ueki.drop(columns=["Class", "Ta", "Hf"]).tail(20)
     new_csv = tmp_path / "new.csv"
     new.to_csv(new_csv, index_label="sample")

@@ -245,6 +245,9 @@ def train(
         "fit_seconds": round(est.fit_time_, 1),
     }
     if model == "smr":
+        smr = est.pipeline_.named_steps["clf"]
+        summary["features_per_class"] = {str(k): v for k, v in smr.n_selected().items()}
+        summary["terms_per_class"] = {str(k): v for k, v in smr.n_terms().items()}
         summary["first_features"] = first_k_features(est, 5).apply(list, axis=1).to_dict()
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
