@@ -307,9 +307,10 @@ def multinomial_lasso_path(
     coef_init, intercept_init : ndarray (p, K) and (K,), optional
         Warm start for the first ``alpha`` (default: zero coefficients, log-prior intercepts).
     lipschitz : float, optional
-        An upper bound of the Lipschitz constant (default: Böhning's bound, the largest eigenvalue of the Gram matrix). For a
-        column subset of a matrix the parent's bound is valid (eigenvalue interlacing), which the
-        relaxed refits use to avoid one eigenvalue problem each.
+        An upper bound of the Lipschitz constant (default: Böhning's bound, from the largest
+        eigenvalue of the weighted Gram matrix). For a column subset of a matrix the parent's bound
+        is valid (eigenvalue interlacing); the relaxed refits use this to skip one eigenvalue
+        problem each.
 
     Returns
     -------
