@@ -136,6 +136,53 @@ def test_biotite_textbook_compositions(analysis, cations, fractions):
         assert f[c].iloc[0] == pytest.approx(v, abs=TOL), c
 
 
+def test_biotite_published_worked_example():
+    """Microprobe biotite of the worked example in Demange (2012, *Mineralogy for Petrologists*,
+    CRC Press, appendix Table 3, "a mineral with water: a biotite"): Fe as FeO, the
+    non-interlayer cations normalised to 21 oxygens (K, Na, Ca left out), printed to two
+    decimals."""
+    frame = {"SiO2": 39.01, "TiO2": 1.20, "Al2O3": 15.78, "FeO": 14.58, "MnO": 0.04, "MgO": 14.96}
+    printed = {"Si": 5.76, "Ti": 0.13, "Al": 2.75, "Fe2+": 1.80, "Mn": 0.01, "Mg": 3.29}
+    f = mineral_formula(pd.DataFrame([frame]), oxygens=21).iloc[0]
+    for c, v in printed.items():
+        assert f[c] == pytest.approx(v, abs=0.0051), c  # rounding of the printed values
+    assert 8 - f["Si"] == pytest.approx(2.24, abs=0.0051)  # Al(IV)
+    # interlayer cations: ratios to Si do not depend on the basis
+    full = pd.DataFrame([{**frame, "CaO": 0.0, "Na2O": 0.13, "K2O": 9.41}])
+    g = mineral_formula(full, oxygens=22).iloc[0]
+    assert g["K"] / g["Si"] * f["Si"] == pytest.approx(1.77, abs=0.0051)
+    assert g["Na"] / g["Si"] * f["Si"] == pytest.approx(0.04, abs=0.0051)
+
+
+def test_phlogopite_published_worked_example_11_oxygens():
+    """Hickey Formation phlogopite, the worked example of the NAU microprobe laboratory notes
+    ("6.2.4.1 Phlogopite mica", www4.nau.edu/microanalysis): 11-oxygen anhydrous basis, F not in
+    the oxygen sum, values printed to three decimals."""
+    analysis = {"SiO2": 37.7, "TiO2": 2.26, "Al2O3": 14.45, "Cr2O3": 0.60, "FeO": 10.1,
+                "MnO": 0.08, "MgO": 20.4, "BaO": 0.50, "Na2O": 0.71, "K2O": 9.16}  # fmt: skip
+    printed = {"Si": 2.752, "Ti": 0.124, "Al": 1.243, "Cr": 0.035, "Fe2+": 0.617, "Mn": 0.005,
+               "Mg": 2.220, "Ba": 0.014, "Na": 0.100, "K": 0.853}  # fmt: skip
+    f = mineral_formula(pd.DataFrame([analysis]), oxygens=11).iloc[0]
+    for c, v in printed.items():
+        assert f[c] == pytest.approx(v, abs=0.00051), c
+
+
+def test_plagioclase_published_worked_example_8_oxygens():
+    """Plagioclase of the worked example in Demange (2012, *Mineralogy for Petrologists*, appendix
+    Table 1), 8-oxygen basis, printed to two decimals: Si 2.67, Al 1.33, Ca 0.36, Na 0.61, K 0.01,
+    4.97 cations, An 36.7 Ab 62.6 Or 0.7. The book divides Na2O by 61.09 g/mol (the true molar
+    mass is 61.98), which raises its Na by about 1.4 %: Na and the An/Ab split are compared with
+    that allowance, everything else to the printed rounding."""
+    analysis = {"SiO2": 59.43, "TiO2": 0.03, "Al2O3": 25.17, "FeO": 0.02, "MnO": 0.03,
+                "MgO": 0.0, "CaO": 7.47, "Na2O": 6.93, "K2O": 0.12}  # fmt: skip
+    f = mineral_formula(pd.DataFrame([analysis]), "plagioclase").iloc[0]
+    for c, v in {"Si": 2.67, "Al": 1.33, "Ca": 0.36, "K": 0.01, "CationSum": 4.97}.items():
+        assert f[c] == pytest.approx(v, abs=0.0051), c
+    assert f["Na"] * 61.98 / 61.09 == pytest.approx(0.61, abs=0.0051)
+    assert 100 * f["XAn"] == pytest.approx(36.7, abs=0.5)
+    assert 100 * f["XOr"] == pytest.approx(0.7, abs=0.051)
+
+
 @pytest.mark.parametrize(
     ("analysis", "fractions"),
     [
