@@ -17,7 +17,25 @@ __all__ = [
     "ModelError",
     "PetroinferError",
     "TaskError",
+    "format_value",
 ]
+
+
+def format_value(value: Any, *, max_len: int = 60) -> str:
+    """A short, user-facing rendering of a value for messages: no numpy reprs.
+
+    ``np.float64(nan)`` → ``nan``, ``np.int64(3)`` → ``3``, floats to 6 significant digits, arrays by
+    their shape, long reprs cut with an ellipsis.
+    """
+    if hasattr(value, "dtype") and getattr(value, "shape", None) == () and hasattr(value, "item"):
+        value = value.item()
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        text = f"array of shape {tuple(value.shape)}"
+    elif isinstance(value, float):
+        text = f"{value:.6g}"
+    else:
+        text = repr(value)
+    return text if len(text) <= max_len else text[: max_len - 1] + "…"
 
 
 class PetroinferError(Exception):
@@ -56,7 +74,7 @@ class InputError(PetroinferError, ValueError):
         if row is not None:
             where.append(f"row {row!r}")
         if value is not None:
-            where.append(f"value {value!r}")
+            where.append(f"value {format_value(value)}")
         full = message if not where else f"{message} ({', '.join(where)})"
         super().__init__(full)
 
