@@ -106,6 +106,31 @@ def test_local_processes_cluster():
     assert all(addr.startswith("tcp://127.0.0.1") for _, addr in out)
 
 
+def test_function_not_importable_on_workers_is_a_task_error(tmp_path, monkeypatch):
+    """A function whose module the workers cannot import fails its task; the client never hangs."""
+    with get_client(
+        n_workers=1, processes=True
+    ) as client:  # workers start before the module exists
+        (tmp_path / "only_here_mod.py").write_text("def twice(x):\n    return 2 * x\n")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        import only_here_mod
+
+        t0 = time.perf_counter()
+        with pytest.raises(TaskError, match=r"task [01] of 2 .*ModuleNotFoundError"):
+            map_tasks(only_here_mod.twice, [1, 2], scheduler=client, progress=False)
+        assert time.perf_counter() - t0 < 60
+        # registered by value, the same function runs there
+        cloudpickle.register_pickle_by_value(only_here_mod)
+        try:
+            assert map_tasks(only_here_mod.twice, [1, 2], scheduler=client, progress=False) == [
+                2,
+                4,
+            ]
+        finally:
+            cloudpickle.unregister_pickle_by_value(only_here_mod)
+            sys.modules.pop("only_here_mod", None)
+
+
 def test_progress_bar_written_to_stderr(capsys):
     out = map_tasks(abs, [-1, -2], progress=True, n_workers=1, description="abs-demo")
     assert out == [1, 2]

@@ -14,6 +14,7 @@ it is given.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -169,6 +170,44 @@ def _progress_bar(total: int, description: str, enabled: bool) -> Iterator[Calla
         yield lambda: bar.advance(task)
 
 
+@functools.lru_cache(maxsize=8)
+def _unpickle(payload: bytes) -> Callable:
+    import cloudpickle
+
+    return cloudpickle.loads(payload)
+
+
+def _call_shipped(payload: bytes, item: Any) -> Any:
+    """Worker side of :func:`_shipped`: rebuild the function inside the task, then call it.
+
+    Rebuilding inside the task (not in the worker's message handler) turns a function that cannot
+    be rebuilt on the worker (its module is not importable there) into an ordinary task error that
+    names the item, instead of a deserialisation failure the client would wait on for ever.
+    """
+    return _unpickle(payload)(item)
+
+
+def _in_process(client: Client) -> bool:
+    """True when the client's workers are threads of this process (nothing needs pickling)."""
+    cluster = getattr(client, "cluster", None)
+    return cluster is not None and getattr(cluster, "processes", True) is False
+
+
+def _shipped(client: Client, func: Callable) -> Callable:
+    """``func`` ready for ``client.map``: as is for in-process threads, else pickled by cloudpickle.
+
+    cloudpickle ships functions of ``__main__`` and of modules registered with
+    ``cloudpickle.register_pickle_by_value`` by value; everything else by reference (the workers
+    import it). Pickling here, in the client, makes that choice independent of how the client's
+    own ``sys.path`` happens to be set up (e.g. ``pytest`` vs ``python -m pytest``).
+    """
+    if _in_process(client):
+        return func
+    import cloudpickle
+
+    return functools.partial(_call_shipped, cloudpickle.dumps(func))
+
+
 def _run(
     client: Client, func: Callable[[T], R], items: list[T], progress: bool, description: str
 ) -> list[R]:
@@ -177,7 +216,7 @@ def _run(
     name = getattr(func, "__name__", type(func).__name__)
     token = uuid.uuid4().hex[:12]
     keys = [f"petroinfer-{name}-{token}-{i}" for i in range(len(items))]
-    futures = client.map(func, items, key=keys, pure=False)
+    futures = client.map(_shipped(client, func), items, key=keys, pure=False)
     position = {fut.key: i for i, fut in enumerate(futures)}
     results: list[Any] = [None] * len(items)
     finished = False
