@@ -44,6 +44,7 @@ def _build_report(path: Path) -> Path:
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_title("marker")
+    ax.set(xlabel="distance (mm)", ylabel="distance (mm)")
     rep.section(TITLES[1]).figure(fig, caption="A solid block of the marker colour")
     return rep.save(path)
 
@@ -80,6 +81,7 @@ def test_svg_figure_inline_and_bad_format():
     rep = Report("t", command="x")
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
+    ax.set(xlabel="T (°C)", ylabel="P (kbar)")
     rep.section("Vector").figure(fig, fmt="svg")
     html = rep.to_html()
     assert "<svg" in html and "data:image" not in html
@@ -87,6 +89,37 @@ def test_svg_figure_inline_and_bad_format():
     fig2, _ = plt.subplots()
     with pytest.raises(ModelError, match="fmt"):
         rep.section("Bad").figure(fig2, fmt="gif")
+
+
+def test_figures_need_axis_labels_and_a_descriptive_caption():
+    rep = Report("t", command="x")
+    fig, ax = plt.subplots(1, 2)
+    ax[0].plot([0, 1], [0, 1])
+    ax[0].set(xlabel="T (°C)", ylabel="P (kbar)")
+    ax[1].plot([0, 1], [0, 1])
+    ax[1].set_xlabel("radius (mm)")
+    with pytest.raises(ModelError, match="panel 2 y"):
+        rep.section("Unlabelled").figure(fig, caption="A P–T path")
+    fig2, ax2 = plt.subplots()
+    ax2.plot([0, 1], [0, 1])
+    ax2.set(xlabel="T (°C)", ylabel="P (kbar)")
+    with pytest.raises(ModelError, match="caption"):
+        rep.section("Named").figure(fig2, caption="pt_path.png")
+    fig3, ax3 = plt.subplots()
+    ax3.imshow(np.eye(3))
+    ax3.set_axis_off()  # an image without axes needs no labels
+    rep.section("Image").figure(fig3, caption="An identity matrix")
+    assert "An identity matrix" in rep.to_html()
+
+
+def test_tables_show_missing_cells_as_a_dash_and_scroll_when_wide():
+    rep = Report("t", command="x")
+    wide = pd.DataFrame([[1.5, np.nan] * 20], columns=[f"c{i}" for i in range(40)])
+    rep.section("Wide").table(wide, caption="A wide table (wt%)")
+    html = rep.to_html()
+    assert not re.search(r">\s*nan\s*<", html, re.IGNORECASE)
+    assert html.count("<td>—</td>") == 20
+    assert '<div class="table-wrap">' in html and "overflow-x:auto" in html
 
 
 def test_duplicate_section_titles_get_unique_anchors():

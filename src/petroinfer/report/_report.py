@@ -24,7 +24,7 @@ import pandas as pd
 
 from petroinfer._version import __version__
 from petroinfer.errors import ModelError
-from petroinfer.io._atomic import atomic_write
+from petroinfer.io import atomic_write
 
 __all__ = ["Report", "Section"]
 
@@ -33,7 +33,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:11
 padding:0 1em;color:#222;line-height:1.45}
 h1{border-bottom:3px solid #7a4b2a;padding-bottom:.2em}
 h2{color:#7a4b2a;margin-top:2em;border-bottom:1px solid #ddd}
-table.data{border-collapse:collapse;font-size:.85em;margin:.8em 0}
+div.table-wrap{max-width:100%;overflow-x:auto;margin:.8em 0}
+table.data{border-collapse:collapse;font-size:.85em;margin:0}
 table.data th,table.data td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
 table.data th{background:#f4ede6}
 figure{margin:1em 0}figure img{max-width:100%}figcaption{font-size:.85em;color:#555}
@@ -54,6 +55,27 @@ def _unique_anchors(anchors: Iterable[str]) -> list[str]:
         seen[a] = seen.get(a, 0) + 1
         out.append(a if seen[a] == 1 else f"{a}-{seen[a]}")
     return out
+
+
+_FILE_NAME = re.compile(r"^[\w.\-/]+\.(png|svg|pdf|csv|nc|json|html)$", re.IGNORECASE)
+
+
+def _unlabelled_axes(fig: Any) -> list[str]:
+    """Names of the visible, ticked axes of ``fig`` that have no label ("panel 1 x", ...)."""
+    missing = []
+    for i, ax in enumerate(fig.get_axes(), start=1):
+        if not ax.axison or not ax.get_visible():
+            continue
+        if type(ax).__name__ == "Colorbar" or ax.get_label() == "<colorbar>":
+            continue
+        for name, axis, label in (
+            ("x", ax.xaxis, ax.get_xlabel()),
+            ("y", ax.yaxis, ax.get_ylabel()),
+        ):
+            ticks = [t for t in axis.get_ticklabels() if t.get_text()] or axis.get_ticklocs()
+            if axis.get_visible() and len(ticks) and not label.strip():
+                missing.append(f"panel {i} {name}")
+    return missing
 
 
 @dataclass
@@ -80,10 +102,36 @@ class Section:
         float_format: str = "{:.4g}",
         max_rows: int = 60,
     ) -> Section:
-        """Add a table rendered from a DataFrame (long tables are truncated with a note)."""
+        """Add a table rendered from a DataFrame.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The table; its index is shown.
+        caption : str, optional
+            A sentence saying what the table holds (with units).
+        float_format : str
+            Format of floating-point cells.
+        max_rows : int
+            Longer tables are cut with a note of how many rows are not shown.
+
+        Returns
+        -------
+        Section
+            This section, for chaining.
+
+        Notes
+        -----
+        Missing cells are shown as an em dash (never ``NaN``); wide tables scroll horizontally
+        inside the page instead of overflowing it.
+        """
         shown = df.head(max_rows)
         body = shown.to_html(
-            classes="data", border=0, float_format=lambda v: float_format.format(v), escape=True
+            classes="data",
+            border=0,
+            float_format=lambda v: float_format.format(v),
+            na_rep="—",
+            escape=True,
         )
         note = (
             f"<p><em>{len(df) - max_rows} more rows not shown.</em></p>"
@@ -91,17 +139,47 @@ class Section:
             else ""
         )
         cap = f"<p><strong>{html.escape(caption)}</strong></p>" if caption else ""
-        self.blocks.append(cap + body + note)
+        self.blocks.append(f'{cap}<div class="table-wrap">{body}</div>{note}')
         return self
 
     def figure(
         self, fig: Any, caption: str | None = None, fmt: str = "png", dpi: int = 110
     ) -> Section:
-        """Embed a matplotlib figure (closed afterwards) as base64 PNG (``fmt="png"``) or inline SVG."""
+        """Embed a matplotlib figure (closed afterwards) as base64 PNG (``fmt="png"``) or inline SVG.
+
+        Parameters
+        ----------
+        fig : matplotlib.figure.Figure
+            The figure. Every visible axis must be labelled (quantity and unit, e.g.
+            ``"T (°C)"``); an unlabelled axis raises :class:`~petroinfer.errors.ModelError`, so a
+            report never shows a bare number line.
+        caption : str, optional
+            A sentence describing the figure (not a file name).
+        fmt : {"png", "svg"}
+            Embedding format.
+        dpi : int
+            Resolution of PNG figures.
+
+        Returns
+        -------
+        Section
+            This section, for chaining.
+        """
         import matplotlib.pyplot as plt
 
         if fmt not in ("png", "svg"):
             raise ModelError(f"Section.figure: fmt must be 'png' or 'svg', got {fmt!r}")
+        if caption is not None and _FILE_NAME.match(caption.strip()):
+            raise ModelError(
+                f"Section.figure: the caption must describe the figure, got {caption!r}"
+            )
+        unlabelled = _unlabelled_axes(fig)
+        if unlabelled:
+            plt.close(fig)
+            raise ModelError(
+                "Section.figure: every axis needs a label with its unit; unlabelled: "
+                + ", ".join(unlabelled)
+            )
 
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
