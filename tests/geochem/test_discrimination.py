@@ -668,3 +668,85 @@ def test_relaxed_heredity_keeps_products_only_with_their_main_effects():
     assert tuple(her.interaction_pairs_[top]) == (0, 1)
     with pytest.raises(ModelError, match="heredity"):
         SparseMultinomialRegression(heredity=True).fit(X[:50], y[:50])
+
+
+# ------------------------------------------------------------------------------------------------
+# class weighting against a hand-computed case (mutation: inverted "balanced" weights)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("class_weight", "expected"),
+    [
+        # balanced: w_c = n / (K n_c) = 20/6, 20/18, 20/36 -> weighted counts 20/3 each -> 1/3 each
+        ("balanced", [1 / 3, 1 / 3, 1 / 3]),
+        # unweighted: class frequencies 2/20, 6/20, 12/20
+        (None, [0.1, 0.3, 0.6]),
+    ],
+)
+def test_smr_class_weights_hand_computed_intercepts(class_weight, expected):
+    """At a penalty above alpha_max every coefficient is zero and the fit is the weighted
+    intercept-only MLE: softmax(b) equals the weighted class shares sum_{i in c} w_i / sum_i w_i,
+    and b_c - b_c' = log of their ratio. With weights inverted (K n_c / n) the shares would be
+    0.6, 5.4, 21.6 / 27.6 = (0.022, 0.196, 0.783)."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(["a", "b", "c"], [2, 6, 12])
+    X = rng.normal(size=(20, 3))
+    smr = d.SparseMultinomialRegression(
+        alpha=1e6, class_weight=class_weight, n_alphas=3, max_iter=20000, tol=1e-10
+    ).fit(X, y)
+    assert np.all(smr.coef_ == 0)
+    proba = smr.predict_proba(X)
+    np.testing.assert_allclose(proba, np.tile(expected, (20, 1)), atol=1e-6)
+    b = smr.intercept_
+    np.testing.assert_allclose(b - b[0], np.log(np.array(expected) / expected[0]), atol=1e-5)
+
+
+def _toy_settings(n: int = 90, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = np.repeat(["MOR", "OI", "IA"], n // 3)
+    shift = {"MOR": (0.0, 0.0), "OI": (1.5, 1.0), "IA": (-1.0, 1.5)}
+    mu = np.array([shift[c] for c in y])
+    X = pd.DataFrame(
+        {
+            "SiO2": rng.normal(50, 1, n),
+            "La": np.exp(1.5 + 0.6 * mu[:, 0] + rng.normal(0, 0.2, n)),
+            "Nb": np.exp(1.0 + 0.6 * mu[:, 1] + rng.normal(0, 0.2, n)),
+        }
+    )
+    return X, y
+
+
+def test_discriminator_summary_reports_model_classes_cv_and_hyperparameters():
+    X, y = _toy_settings()
+    clf = d.TectonicDiscriminator("svm", param_grid={"C": [1.0, 10.0], "gamma": [1.0]}).fit(X, y)
+    s = clf.summary()
+    assert s.index.name == "item" and list(s.columns) == ["value"]
+    v = s["value"]
+    assert v["model"] == "svm" and v["classes"] == "IA, MOR, OI" and v["n_classes"] == 3
+    assert v["n_features"] == 3 and v["n_model_inputs"] == 3
+    assert v["param:C"] == clf.best_params_["C"] and v["param:gamma"] == pytest.approx(1.0 / 3)
+    best = clf.cv_results_.loc[clf.cv_results_["rank_test_score"] == 1, "mean_test_score"]
+    assert v["tuning_score"] == pytest.approx(float(best.iloc[0]), abs=1e-4)
+    assert 0.8 < v["tuning_score"] <= 1.0  # three well-separated toy settings
+    assert "cv_accuracy" not in v.index
+    ev = d.evaluate_discrimination(clf, X, y, n_splits=3, missing_fraction=0.0)
+    v2 = clf.summary(ev)["value"]
+    assert v2["cv_accuracy"] == pytest.approx(ev.accuracy, abs=1e-4)
+    assert v2["cv_balanced_accuracy"] == pytest.approx(ev.balanced_accuracy, abs=1e-4)
+    with pytest.raises(ModelError, match="not fitted"):
+        d.TectonicDiscriminator("svm").summary()
+
+
+def test_discriminator_summary_smr_terms():
+    X, y = _toy_settings(seed=1)
+    clf = d.TectonicDiscriminator("smr", basis="linear", interactions=False, relaxed=False).fit(
+        X, y
+    )
+    v = clf.summary()["value"]
+    smr = clf.pipeline_.named_steps["clf"]
+    assert v["smr_alpha"] == pytest.approx(smr.alpha_)
+    assert v["smr_features_per_class_mean"] == pytest.approx(
+        np.mean(list(smr.n_selected().values()))
+    )
+    assert v["smr_terms_per_class_mean"] == pytest.approx(np.mean(list(smr.n_terms().values())))
+    assert 1 <= v["smr_features_per_class_mean"] <= 3
+    assert np.isnan(v["tuning_score"])  # SMR tunes its penalty internally: no grid

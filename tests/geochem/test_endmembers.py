@@ -268,3 +268,28 @@ def test_sklearn_estimator_checks():
             "check_dtype_object": "InputError (ValueError) names the non-numeric cell",
         },
     )
+
+
+def test_summary_is_one_row_per_endmember(truth, fitted):
+    """The summary is compact (K rows, not n × K) and its numbers are the per-sample proportions'
+    moments and the restart silhouettes of the K-selection table."""
+    res = fitted.result_
+    s = res.summary()
+    K = fitted.n_components_
+    assert s.shape[0] == K and list(s.index) == list(fitted.endmembers_.index)
+    P = fitted.proportions_
+    np.testing.assert_allclose(s["mean_proportion"], P.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(s["sd_proportion"], P.std(axis=0, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(s["mean_proportion"].sum(), 1.0, rtol=1e-9)
+    # the minimum per-end-member silhouette is the K-selection stability at the chosen K
+    assert s["stability"].min() == pytest.approx(fitted.k_selection_.loc[K, "stability"], abs=1e-12)
+    assert (s["stability"] > 0.8).all()
+    assert res.estimate["endmember_stability"].attrs["units"] == "1"
+    # composition highlights: the muscovite end-member is the Ba/K2O/Rb carrier of the mixture
+    _, perm = _match(fitted.endmembers_, truth.endmembers, truth.data.mean().to_numpy())
+    mus = fitted.endmembers_.index[perm[list(truth.endmembers.index).index("muscovite")]]
+    top = [part.split(" ×")[0] for part in s.loc[mus, "enriched_in"].split("; ")]
+    assert set(top) <= {"Ba", "K2O", "Rb"} and len(top) == 3
+    assert (s["composition_ci95_rel"] < 0.05).all()
+    # per-sample proportions stay available in the estimate
+    assert res.estimate["proportions"].shape == (len(truth.data), K)

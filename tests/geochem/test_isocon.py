@@ -138,3 +138,69 @@ def test_isocon_cli(tmp_path):
     assert (out / "report.html").exists() and (out / "isocon.png").exists()
     r = runner.invoke(app, ["isocon", str(f), "--protolith", "NOPE"])
     assert r.exit_code == 2 and "NOPE" in r.output
+
+
+# --------------------------------------------------------------------------- Sherman–Morrison
+def test_mahalanobis_update_matches_direct_solve():
+    """The closed-form χ² distance of an element's residual row equals d^T C^{-1} d solved directly.
+
+    C = (τ²/2)(I + 11ᵀ): n altered analyses with variance τ²/2 each and one protolith analysis
+    (variance τ²/2) shared by all n log-ratios of the element.
+    """
+    from petroinfer.geochem.isocon import _mahalanobis
+
+    rng = np.random.default_rng(11)
+    for n in (1, 2, 5, 12):
+        p = 7
+        d = rng.normal(scale=0.05, size=(n, p))
+        tau = rng.uniform(0.01, 0.1, size=p)
+        fast = _mahalanobis(d) / tau**2
+        direct = np.empty(p)
+        for i in range(p):
+            C = 0.5 * tau[i] ** 2 * (np.eye(n) + np.ones((n, n)))
+            direct[i] = d[:, i] @ np.linalg.solve(C, d[:, i])
+        np.testing.assert_allclose(fast, direct, rtol=1e-10)
+
+
+def test_mahalanobis_is_chi2_n_under_shared_protolith_noise():
+    """Simulated immobile elements (independent altered noise + one shared protolith error): the
+    distance about the true isocon has mean n and variance 2n (χ²_n)."""
+    from petroinfer.geochem.isocon import _mahalanobis
+
+    rng = np.random.default_rng(5)
+    n, reps, tau = 6, 40_000, 0.03
+    half = tau / np.sqrt(2.0)
+    d = rng.normal(scale=half, size=(n, reps)) - rng.normal(scale=half, size=(1, reps))
+    u2 = _mahalanobis(d) / tau**2
+    assert abs(u2.mean() - n) < 4 * np.sqrt(2 * n / reps)
+    assert abs(u2.var() / (2 * n) - 1) < 0.05
+
+
+def test_sparse_isocon_parameters_validated_once_in_fit(truth):
+    from petroinfer.errors import ModelError
+
+    iso = SparseIsocon(alpha=0.7, n_bootstrap=0)
+    assert repr(iso) == "SparseIsocon(alpha=0.7, n_bootstrap=0)"
+    with pytest.raises(ModelError, match=r"SparseIsocon: parameter 'alpha' must be .*got 0.7"):
+        iso.fit(truth.data, "P0", id_column="sample_id")
+    with pytest.raises(ModelError, match=r"parameter 'method' must be one of"):
+        SparseIsocon(method="lasso").fit(truth.data, "P0", id_column="sample_id")
+    with pytest.raises(ModelError, match=r"parameter 'n_bootstrap'"):
+        SparseIsocon(n_bootstrap=-1).fit(truth.data, "P0", id_column="sample_id")
+    with pytest.raises(ModelError, match=r"unknown parameter 'tau'"):
+        iso.set_params(tau=1.0)
+    params = iso.set_params(alpha=1e-3).get_params()
+    assert params == {
+        "method": "group",
+        "uncertainty": None,
+        "alpha": 1e-3,
+        "n_bootstrap": 0,
+        "random_state": None,
+    }
+    res = iso.fit(truth.data, "P0", id_column="sample_id")
+    assert res.metadata["parameters"]["alpha"] == 1e-3
+    assert res.metadata["chi2_threshold"] == pytest.approx(res.hyperparameters["chi2_threshold"])
+    assert res.metadata["input_hash"]
+    units = {k: v.attrs.get("units") for k, v in res.estimate.data_vars.items()}
+    assert all(units.values()), units
+    assert units["mass_ratio"] == "1" and units["relative_change"] == "1"

@@ -402,6 +402,66 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
         )
         return out
 
+    def summary(self, evaluation: DiscriminationEvaluation | None = None) -> pd.DataFrame:
+        """Short description of the fitted discriminator (one row per item, column ``value``).
+
+        Parameters
+        ----------
+        evaluation : DiscriminationEvaluation, optional
+            Result of :func:`evaluate_discrimination` for this configuration; adds its nested-CV
+            ``cv_accuracy`` and ``cv_balanced_accuracy`` (the tuning score alone is optimistic).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``item``: ``model``, ``classes``, ``n_classes``, ``n_features`` (input features),
+            ``n_model_inputs`` (after preprocessing), ``scoring``, ``tuning_score`` (mean inner-CV
+            score of the chosen grid point; NaN without a grid), ``param:<name>`` per chosen
+            hyperparameter, for SMR ``smr_alpha`` and ``smr_features_per_class_mean`` /
+            ``smr_terms_per_class_mean``, ``fit_seconds``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> X = pd.DataFrame({"La": np.exp(rng.normal(1.5, 0.3, 60)),
+        ...                   "Nb": np.exp(rng.normal(1, 0.5, 60))})
+        >>> y = np.where(X["Nb"] > np.e, "OI", "MOR")
+        >>> clf = TectonicDiscriminator("svm", param_grid={"C": [10.0], "gamma": [1.0]}).fit(X, y)
+        >>> clf.summary().loc[["model", "classes", "n_features", "param:C"], "value"].tolist()
+        ['svm', 'MOR, OI', 2, 10.0]
+        """
+        if not hasattr(self, "pipeline_"):
+            raise ModelError("TectonicDiscriminator is not fitted; call fit first")
+        prep = self.pipeline_.named_steps["prep"]
+        rows: dict[str, Any] = {
+            "model": self.model,
+            "classes": ", ".join(str(c) for c in self.classes_),
+            "n_classes": len(self.classes_),
+            "n_features": len(self.features_),
+            "n_model_inputs": len(prep.get_feature_names_out()),
+            "scoring": self.scoring,
+            "tuning_score": np.nan,
+        }
+        cv = self.cv_results_
+        if len(cv) and "rank_test_score" in cv:
+            best = cv.loc[cv["rank_test_score"].idxmin()]
+            rows["tuning_score"] = round(float(best["mean_test_score"]), 4)
+        for k, v in self.best_params_.items():
+            rows[f"param:{k}"] = v
+        clf = self.pipeline_.named_steps["clf"]
+        if isinstance(clf, SparseMultinomialRegression):
+            rows["smr_alpha"] = float(clf.alpha_)
+            rows["smr_features_per_class_mean"] = float(np.mean(list(clf.n_selected().values())))
+            rows["smr_terms_per_class_mean"] = float(np.mean(list(clf.n_terms().values())))
+        if evaluation is not None:
+            rows["cv_accuracy"] = round(evaluation.accuracy, 4)
+            rows["cv_balanced_accuracy"] = round(evaluation.balanced_accuracy, 4)
+        rows["fit_seconds"] = round(float(self.fit_time_), 2)
+        return pd.DataFrame(
+            {"value": pd.Series(rows, dtype=object)}, index=pd.Index(list(rows), name="item")
+        )
+
 
 # ------------------------------------------------------------------------------------------------
 # Evaluation

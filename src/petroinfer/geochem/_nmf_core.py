@@ -122,15 +122,15 @@ def align(ref: np.ndarray, H: np.ndarray) -> np.ndarray:
     return cols
 
 
-def stability(Hs: list[np.ndarray], ref: np.ndarray) -> tuple[float, float]:
+def stability(Hs: list[np.ndarray], ref: np.ndarray) -> tuple[float, float, np.ndarray]:
     """Silhouette of the end-members of all restarts, clustered by alignment to the reference.
 
-    Returns (minimum cluster silhouette, mean silhouette), cosine distance. One end-member (K = 1) is
-    trivially stable: (1, 1).
+    Returns (minimum cluster silhouette, mean silhouette, per-cluster silhouettes in the row order of
+    ``ref``), cosine distance. One end-member (K = 1) is trivially stable: (1, 1, [1]).
     """
     K = ref.shape[0]
     if K == 1:
-        return 1.0, 1.0
+        return 1.0, 1.0, np.ones(1)
     rows, labels = [], []
     for H in Hs:
         p = align(ref, H)
@@ -140,7 +140,7 @@ def stability(Hs: list[np.ndarray], ref: np.ndarray) -> tuple[float, float]:
     lab = np.concatenate(labels)
     s = silhouette_samples(R, lab, metric="cosine")
     per_cluster = np.array([s[lab == k].mean() for k in range(K)])
-    return float(per_cluster.min()), float(s.mean())
+    return float(per_cluster.min()), float(s.mean()), per_cluster
 
 
 def masked_cv(X, K, loss, n_folds, rng, n_iter=400):

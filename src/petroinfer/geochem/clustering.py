@@ -35,6 +35,29 @@ def kmeans_bic(Z: np.ndarray, labels: np.ndarray, centers: np.ndarray) -> float:
     :math:`\hat\sigma^2 = \frac{1}{d(n-K)}\sum_i\|x_i-\mu_{c_i}\|^2`,
     :math:`\ell = \sum_k n_k\log(n_k/n) - \tfrac{nd}{2}\log(2\pi\hat\sigma^2) - \tfrac{d(n-K)}{2}`,
     :math:`\mathrm{BIC} = -2\ell + [(K-1) + Kd + 1]\log n`.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n, d)
+        The analysed (scaled) data.
+    labels : ndarray of shape (n,)
+        Cluster index of every row, in ``0 … K-1``.
+    centers : ndarray of shape (K, d)
+        Cluster centres in the same space as ``Z``.
+
+    Returns
+    -------
+    float
+        The BIC (dimensionless; lower is better).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z = np.array([[0.0], [0.2], [5.0], [5.2]])
+    >>> one = kmeans_bic(Z, np.zeros(4, int), Z.mean(axis=0, keepdims=True))
+    >>> two = kmeans_bic(Z, np.array([0, 0, 1, 1]), np.array([[0.1], [5.1]]))
+    >>> bool(two < one)
+    True
     """
     n, d = Z.shape
     K = centers.shape[0]
@@ -68,21 +91,39 @@ class KMeansCluster(ClusterMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_clusters : int or "auto"
-    scaling : {"standardise", "whiten", "none"} (Iwamori 2017: whitened data for independent groups).
-    criterion : {"silhouette", "gap", "bic"} — the criterion that picks K; all three are reported.
-        silhouette: maximum mean silhouette; gap: smallest K with Gap(K) ≥ Gap(K+1) − s(K+1)
-        (Tibshirani 2001); bic: minimum BIC.
-    k_range : candidate K (default 2 … min(10, n − 1)).
-    n_init : k-means restarts per K.
-    n_references : reference data sets for the gap statistic.
-    variance_threshold : whitening keeps components up to this cumulative explained variance.
-    random_state : int or Generator.
+    n_clusters : int or "auto", default "auto"
+        Number of clusters, or ``"auto"`` to choose it by ``criterion``.
+    scaling : {"standardise", "whiten", "none"}, default "standardise"
+        Scaling before k-means (Iwamori et al. 2017: whitened data for independent groups).
+    criterion : {"silhouette", "gap", "bic"}, default "silhouette"
+        The criterion that picks K; all three are reported. ``silhouette``: maximum mean silhouette;
+        ``gap``: smallest K with Gap(K) ≥ Gap(K+1) − s(K+1) (Tibshirani, Walther & Hastie 2001);
+        ``bic``: minimum BIC (:func:`kmeans_bic`).
+    k_range : sequence of int, optional
+        Candidate K (default 2 … min(10, n − 1)).
+    n_init : int, default 20
+        k-means restarts per K.
+    n_references : int, default 10
+        Reference data sets for the gap statistic.
+    variance_threshold : float, default 0.99
+        Whitening keeps components up to this cumulative explained variance.
+    random_state : int, numpy Generator or None, default None
+        Seed of the restarts and of the gap references.
 
     Attributes
     ----------
-    n_clusters_, labels_, cluster_centers_ (analysed space), centroids_ (DataFrame, input units),
-    k_selection_ (DataFrame over K: inertia, silhouette, gap, gap_se, bic), scaler_.
+    n_clusters_ : int
+        The chosen K.
+    labels_ : ndarray of shape (n,)
+        Cluster of every training sample.
+    cluster_centers_ : ndarray of shape (K, d)
+        Centres in the analysed (scaled) space.
+    centroids_ : pandas.DataFrame
+        Centres in input units (K × columns).
+    k_selection_ : pandas.DataFrame
+        Over K: ``inertia``, ``silhouette``, ``gap``, ``gap_se``, ``bic``.
+    scaler_ : Standardiser, Whitener or None
+        The fitted scaling.
 
     Examples
     --------
@@ -210,13 +251,35 @@ class KMeansCluster(ClusterMixin, TransformerMixin, BaseEstimator):
 
 
 def crosstab_clusters(labels: Any, metadata: Any, *, normalize: bool = False) -> pd.DataFrame:
-    """Contingency table of clusters (rows) against a metadata column (e.g. metamorphic zone)."""
+    """Contingency table of clusters (rows) against a metadata column (e.g. metamorphic zone).
+
+    Parameters
+    ----------
+    labels : array-like of shape (n,)
+        Cluster label of every sample.
+    metadata : array-like or pandas.Series of shape (n,)
+        The categorical variable to cross-tabulate, in the same sample order.
+    normalize : bool, default False
+        Divide each row by its total (share of each category within a cluster).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``cluster``, one column per metadata category; counts, or row fractions.
+
+    Examples
+    --------
+    >>> crosstab_clusters([0, 0, 1], ["chl", "grt", "grt"]).to_numpy().tolist()
+    [[1, 1], [0, 1]]
+    """
     lab = np.asarray(labels)
-    meta = pd.Series(metadata).reset_index(drop=True)
+    original = pd.Series(metadata)
+    meta = original.reset_index(drop=True)
     if len(meta) != len(lab):
         raise InputError(f"metadata has {len(meta)} rows but there are {len(lab)} cluster labels")
     if meta.isna().any():
-        raise InputError("metadata has missing values", row=int(np.flatnonzero(meta.isna())[0]))
+        first = int(np.flatnonzero(meta.isna())[0])
+        raise InputError("metadata has missing values", row=str(original.index[first]))
     tab = pd.crosstab(pd.Series(lab, name="cluster"), meta.rename(meta.name or "metadata"))
     return tab.div(tab.sum(axis=1), axis=0) if normalize else tab
 
@@ -224,8 +287,25 @@ def crosstab_clusters(labels: Any, metadata: Any, *, normalize: bool = False) ->
 def assign_clusters_to_endmembers(labels: Any, proportions: Any) -> pd.DataFrame:
     """Dominant NMF end-member of each cluster: mean mass fractions per cluster and their argmax.
 
-    Returns a DataFrame indexed by cluster with the mean proportion of every end-member, ``n`` and
-    ``dominant_endmember``.
+    Parameters
+    ----------
+    labels : array-like of shape (n,)
+        Cluster label of every sample.
+    proportions : pandas.DataFrame or array-like of shape (n, K)
+        End-member mass fractions of the same samples (e.g. ``EndmemberNMF.proportions_``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``cluster``: the mean proportion of every end-member (mass fraction), ``n`` and
+        ``dominant_endmember``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> P = pd.DataFrame({"EM1": [0.9, 0.8, 0.1], "EM2": [0.1, 0.2, 0.9]})
+    >>> assign_clusters_to_endmembers([0, 0, 1], P)["dominant_endmember"].tolist()
+    ['EM1', 'EM2']
     """
     P = as_numeric_frame(proportions, name="proportions")
     lab = np.asarray(labels)

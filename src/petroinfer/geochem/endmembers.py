@@ -41,6 +41,74 @@ class EndmemberResult(Result):
     ``stability_mean``, ``cv_error`` and ``cv_se``.
     """
 
+    def summary(self, hdi_prob: float = 0.9, *, n_highlight: int = 3) -> pd.DataFrame:
+        r"""One row per end-member: composition highlights, proportions and stability.
+
+        Per-sample proportions stay in ``estimate["proportions"]`` (and
+        :attr:`EndmemberNMF.proportions_`); this table is the compact overview.
+
+        Parameters
+        ----------
+        hdi_prob : float, default 0.9
+            Accepted for the :meth:`Result.summary` signature; unused (no posterior draws).
+        n_highlight : int, default 3
+            Number of elements listed in ``enriched_in``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``endmember``; columns
+
+            * ``enriched_in`` — up to ``n_highlight`` elements with the largest enrichment
+              :math:`e_{kj} = H_{kj} / \bar H_{\cdot j} > 1` over the mean of the end-members
+              (the largest one if none exceeds 1), written ``"K2O ×4.00; Rb ×3.96; ..."``;
+            * ``mean_proportion``, ``sd_proportion`` (sample SD, ddof = 1), ``max_proportion`` —
+              of the mass fraction over the samples;
+            * ``stability`` — mean cosine silhouette of the end-member's cluster over the random
+              restarts (NMFk, Alexandrov & Vesselinov 2014; 1 = identical in every restart);
+            * ``composition_ci95_rel`` (with bootstrap) — median over elements of the 95 %
+              interval width divided by the estimate, for entries ≥ 5 % of the element's largest
+              end-member value.
+
+        Examples
+        --------
+        >>> from petroinfer.geochem import EndmemberNMF
+        >>> from petroinfer.geochem.synthetic import make_endmember_mixtures
+        >>> truth = make_endmember_mixtures(120, random_state=0)
+        >>> nmf = EndmemberNMF(n_components=4, n_bootstrap=0, n_restarts=5, random_state=0)
+        >>> nmf.fit(truth.data).result_.summary().shape[0]
+        4
+        """
+        e = self.estimate
+        em = e["endmembers"].to_pandas()
+        names = list(em.index)
+        enrich = em / em.mean(axis=0).replace(0.0, np.nan)
+        highlights = []
+        for k in names:
+            ranked = enrich.loc[k].dropna().sort_values(ascending=False)
+            top = ranked[ranked > 1.0].head(int(n_highlight))
+            top = top if len(top) else ranked.head(1)
+            highlights.append("; ".join(f"{el} ×{v:.2f}" for el, v in top.items()))
+        P = e["proportions"].to_pandas()
+        out = pd.DataFrame(
+            {
+                "enriched_in": highlights,
+                "mean_proportion": P.mean(axis=0).reindex(names).to_numpy(),
+                "sd_proportion": P.std(axis=0, ddof=1).reindex(names).to_numpy(),
+                "max_proportion": P.max(axis=0).reindex(names).to_numpy(),
+            },
+            index=pd.Index(names, name="endmember"),
+        )
+        if "endmember_stability" in e:
+            out["stability"] = e["endmember_stability"].to_pandas().reindex(names).to_numpy()
+        if "endmembers_lower" in e:
+            est = em.to_numpy()
+            width = (e["endmembers_upper"] - e["endmembers_lower"]).to_numpy()
+            big = est >= 0.05 * est.max(axis=0, keepdims=True)
+            rel = np.where(big & (est > 0), width / np.where(est > 0, est, 1.0), np.nan)
+            out["composition_ci95_rel"] = np.nanmedian(rel, axis=1)
+        return out
+
     def plot(self, ax=None):
         """Bar chart of the end-member compositions (normalised to the data mean per element)."""
         import matplotlib.pyplot as plt
@@ -55,7 +123,8 @@ class EndmemberResult(Result):
         for k in range(K):
             ax.bar(x + k * w, rel.isel(endmember=k), width=w, label=str(em["endmember"].values[k]))
         ax.set_xticks(x + 0.4 - w / 2, em["element"].values, rotation=60)
-        ax.set_ylabel("end-member / mean of end-members")
+        ax.set_xlabel("element (oxide wt% or element ppm)")
+        ax.set_ylabel("end-member / mean of end-members (ratio)")
         ax.legend(fontsize="small")
         return ax
 
@@ -113,35 +182,62 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_components : int or "auto"
-    loss : {"kl", "frobenius"}
-    scaling : {"mean", "none"} column scaling before the factorisation.
-    units : "auto", one unit for all columns, or a mapping column → "wt%" | "ppm" | "ppb".
-        ``auto`` reads units from the DataFrame column names (oxides wt%, elements ppm, ``_ppm`` /
-        ``_pct``); a bare array is taken as one common unit (no totals check).
-    k_range : candidate K values (default 1 … min(8, p, n − 1)).
-    n_restarts : random restarts per K (≥ 50 recommended for the stability curve).
-    cv_folds : folds of the masked-entry cross-validation.
-    stability_threshold : minimum cluster silhouette for a K to count as stable.
-    n_bootstrap : bootstrap resamples of the samples for end-member intervals (0 = none).
-    max_iter, tol : passed to scikit-learn's NMF for the restarts.
-    sparsest : resolve NMF's rotational ambiguity by moving, among factorisations with the same WH,
-        to the one with the sparsest proportions (end-members pulled towards the data; minimum-volume
+    n_components : int or "auto", default "auto"
+        Number of end-members K, or ``"auto"`` to choose it (rule above).
+    loss : {"kl", "frobenius"}, default "kl"
+        Generalised Kullback–Leibler or Frobenius loss.
+    scaling : {"mean", "none"}, default "mean"
+        Column scaling before the factorisation.
+    units : str or mapping of str to str, default "auto"
+        ``"auto"``, one unit for all columns, or a mapping column → ``"wt%"`` | ``"ppm"`` |
+        ``"ppb"``. ``"auto"`` reads units from the DataFrame column names (oxides wt%, elements
+        ppm, ``_ppm`` / ``_pct`` suffixes); a bare array is taken as one common unit (no totals
+        check).
+    k_range : sequence of int, optional
+        Candidate K values (default 1 … min(8, p, n − 1)).
+    n_restarts : int, default 50
+        Random restarts per K (≥ 50 recommended for the stability curve).
+    cv_folds : int, default 5
+        Folds of the masked-entry cross-validation.
+    stability_threshold : float, default 0.8
+        Minimum cluster silhouette for a K to count as stable.
+    n_bootstrap : int, default 100
+        Bootstrap resamples of the samples for end-member intervals (0 = none).
+    max_iter : int, default 400
+        Iterations of scikit-learn's NMF per restart.
+    tol : float, default 1e-4
+        Tolerance of scikit-learn's NMF.
+    sparsest : bool, default True
+        Resolve NMF's rotational ambiguity by moving, among factorisations with the same WH, to the
+        one with the sparsest proportions (end-members pulled towards the data; minimum-volume
         representative, see :func:`petroinfer.geochem._nmf_core.sparsest_equivalent`) [R].
-    n_jobs : parallel workers for restarts and bootstrap (joblib; -1 = all cores).
-    random_state : int or Generator.
+    n_jobs : int, optional
+        Parallel workers for restarts and bootstrap (joblib; -1 = all cores; default in-process).
+    random_state : int, numpy Generator or None, default None
+        Seed of restarts, folds and bootstrap.
 
     Attributes
     ----------
-    n_components_ : chosen K.
-    endmembers_ : DataFrame (K × p) end-member compositions in input units, closed to 100 wt%.
-    endmembers_lower_, endmembers_upper_ : bootstrap 2.5 % / 97.5 % quantiles (same layout).
-    proportions_ : DataFrame (n × K) mass fractions of the training samples.
-    components_ : ndarray (K × p) factor :math:`\tilde H` in scaled units (scikit-learn layout).
-    scale_ : Series column scale :math:`s` (wt%).
-    units_ : dict column → unit.
-    k_selection_ : DataFrame indexed by K with all K-selection curves.
-    result_ : :class:`EndmemberResult`.
+    n_components_ : int
+        The chosen K.
+    endmembers_ : pandas.DataFrame
+        End-member compositions (K × p) in input units, closed to 100 wt%.
+    endmembers_lower_, endmembers_upper_ : pandas.DataFrame or None
+        Bootstrap 2.5 % / 97.5 % quantiles (same layout).
+    proportions_ : pandas.DataFrame
+        Mass fractions (n × K) of the training samples.
+    components_ : ndarray of shape (K, p)
+        Factor :math:`\tilde H` in scaled units (scikit-learn layout).
+    scale_ : pandas.Series
+        Column scale :math:`s` (wt%).
+    units_ : dict of str to str
+        Column → unit.
+    k_selection_ : pandas.DataFrame
+        All K-selection curves, indexed by K.
+    endmember_stability_ : pandas.Series
+        Mean cosine silhouette of each end-member over the restarts (K,).
+    result_ : EndmemberResult
+        The Result (estimate, criterion, hyperparameters, metadata).
 
     Notes
     -----
@@ -298,6 +394,7 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
 
         rows = []
         best: dict[int, tuple] = {}
+        per_cluster: dict[int, np.ndarray] = {}
         for K in ks:
             losses = np.array([r[2] for r in runs[K]])
             b = int(np.argmin(losses))
@@ -306,7 +403,10 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
                 Hs = [core.normalise_rows(core.sparsest_equivalent(r[0], r[1])[1]) for r in runs[K]]
             else:
                 Hs = [core.normalise_rows(r[1]) for r in runs[K]]
-            smin, smean = core.stability(Hs, Hs[b]) if len(Hs) > 1 else (np.nan, np.nan)
+            if len(Hs) > 1:
+                smin, smean, per_cluster[K] = core.stability(Hs, Hs[b])
+            else:
+                smin, smean, per_cluster[K] = np.nan, np.nan, np.full(K, np.nan)
             rows.append(
                 {
                     "k": K,
@@ -350,7 +450,12 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        W, H, _order, c = self._to_units(W, H)
+        W, H, order, c = self._to_units(W, H)
+        # rows of the polished fit keep the identity of the best restart's rows (the reference of
+        # the stability clustering), reordered by mean proportion
+        self.endmember_stability_ = pd.Series(
+            per_cluster[K][order], index=[f"EM{k + 1}" for k in range(K)], name="stability"
+        )
         self.components_ = H
         self.reconstruction_err_ = err
         self._closure_ = c
@@ -453,11 +558,20 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         if self.endmembers_lower_ is not None:
             est["endmembers_lower"] = em.copy(data=self.endmembers_lower_.to_numpy())
             est["endmembers_upper"] = em.copy(data=self.endmembers_upper_.to_numpy())
+        est["endmember_stability"] = xr.DataArray(
+            self.endmember_stability_.to_numpy(),
+            dims="endmember",
+            coords={"endmember": self.endmembers_.index},
+            attrs={
+                "units": "1",
+                "long_name": "mean cosine silhouette of this end-member over the random restarts",
+            },
+        )
         est["proportions"] = xr.DataArray(
             self.proportions_.to_numpy(),
             dims=("sample", "endmember"),
             coords={"sample": [str(i) for i in df.index], "endmember": self.endmembers_.index},
-            attrs={"units": "mass fraction"},
+            attrs={"units": "1", "long_name": "mass fraction of the end-member"},
         )
         crit = xr.Dataset.from_dataframe(sel)
         params = self.get_params()

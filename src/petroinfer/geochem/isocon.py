@@ -37,13 +37,14 @@ import itertools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy.stats import chi2
 
+from petroinfer._base import Interval, InverseProblem, Options
 from petroinfer._rng import RandomState, as_generator
 from petroinfer.errors import DataQualityWarning, InputError, ModelError
 from petroinfer.geochem._tables import as_numeric_frame, column_units
@@ -54,11 +55,11 @@ __all__ = ["IsoconResult", "SparseIsocon", "classic_isocon", "resolve_elements"]
 
 @dataclass(frozen=True)
 class IsoconResult(Result):
-    """Result of :func:`classic_isocon` and :class:`SparseIsocon`.
+    r"""Result of :func:`classic_isocon` and :class:`SparseIsocon`.
 
     ``estimate`` variables: ``mass_ratio`` (sample; :math:`M_A/M_O`), ``mass_ratio_lower/_upper``
     (95 % bootstrap interval), ``isocon_slope`` (sample; :math:`M_O/M_A`), ``relative_change``
-    (sample × element; :math:`\\Delta m_i/(M_O C_i^O)`) with ``_lower/_upper``, ``delta``
+    (sample × element; :math:`\Delta m_i/(M_O C_i^O)`) with ``_lower/_upper``, ``delta``
     (sample × element; gain/loss per unit mass of protolith, in the element's input unit),
     ``immobile`` (element; bool), ``selection_frequency`` (element; share of bootstrap replicates that
     selected it), ``protolith`` and ``altered`` concentrations.
@@ -243,8 +244,14 @@ def _auto_tau(r: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- estimators
-def _result(O, A, r, t, S, tau, boot, method, hyper, random_state, cols):
+def _result(O, A, r, t, S, tau, boot, hyper, metadata, cols):
+    """Assemble the :class:`IsoconResult` from the fitted log-ratio model."""
     units = _units_from_names(cols)
+    conc_units = (
+        next(iter(set(units.values())))
+        if units and len(set(units.values())) == 1
+        else "input unit of each element (hyperparameters['units'])"
+    )
     samples = list(A.index)
     rel = np.expm1(r - t[:, None])
     rel[:, S] = 0.0
@@ -258,7 +265,7 @@ def _result(O, A, r, t, S, tau, boot, method, hyper, random_state, cols):
             rel * O.to_numpy()[None, :],
             dims=dims2,
             coords=coords,
-            attrs={"units": "input unit of each element, per unit protolith mass"},
+            attrs={"units": f"{conc_units}, per unit protolith mass"},
         ),
         "immobile": xr.DataArray(S, dims="element", coords={"element": cols}),
         "protolith": xr.DataArray(O.to_numpy(), dims="element", coords={"element": cols}),
@@ -279,9 +286,8 @@ def _result(O, A, r, t, S, tau, boot, method, hyper, random_state, cols):
         est["selection_frequency"] = est["immobile"].copy(data=Sb.mean(axis=0))
         diagnostics["n_bootstrap"] = len(tb)
     for k, v in est.items():
-        v.attrs.setdefault(
-            "units", {"protolith": "input units", "altered": "input units"}.get(k, "")
-        )
+        # CF-style: "1" for dimensionless ratios, fractions and flags
+        v.attrs.setdefault("units", conc_units if k in ("protolith", "altered") else "1")
     return IsoconResult(
         estimate=xr.Dataset(est),
         hyperparameters={
@@ -290,9 +296,7 @@ def _result(O, A, r, t, S, tau, boot, method, hyper, random_state, cols):
             "units": units,
         },
         diagnostics=diagnostics,
-        metadata=make_metadata(
-            random_state=random_state, parameters=hyper, inputs=(A, O), method=method
-        ),
+        metadata=metadata,
     )
 
 
@@ -306,20 +310,47 @@ def classic_isocon(
     n_bootstrap: int = 200,
     random_state: RandomState = None,
 ) -> IsoconResult:
-    """Classic isocon (Grant 1986) through a user-chosen immobile set.
+    r"""Classic isocon (Grant 1986) through a user-chosen immobile set.
 
     Parameters
     ----------
-    data : DataFrame of samples × elements (any positive concentration units, one unit per column).
-    protolith : sample id of the protolith row (in the index or ``id_column``), or a Series.
-    immobile : element or column names (``Ti`` resolves to ``TiO2``).
-    uncertainty : relative analytical uncertainty (1σ) per element or for all; default: estimated from
-        the scatter of the immobile elements about the isocon.
-    n_bootstrap : parametric bootstrap replicates for the 95 % intervals (0 = none).
+    data : pandas.DataFrame
+        Samples × elements, positive concentrations (any units, one unit per column).
+    protolith : str or pandas.Series
+        Sample id of the protolith row (in the index or ``id_column``), or its composition.
+    immobile : sequence of str
+        Element or column names of the immobile set (``Ti`` resolves to ``TiO2``).
+    id_column : str, optional
+        Column holding the sample ids (default: the index).
+    uncertainty : float, mapping of str to float, or None, default None
+        Relative analytical uncertainty (1σ) per element or for all; ``None`` estimates it from the
+        scatter of the immobile elements about the isocon.
+    n_bootstrap : int, default 200
+        Parametric bootstrap replicates for the 95 % intervals (0 = none).
+    random_state : int, numpy Generator or None, default None
+        Seed of the bootstrap.
 
     Returns
     -------
     IsoconResult
+        Mass ratio :math:`M_A/M_O` per sample, relative changes and gains/losses per element.
+
+    Notes
+    -----
+    With log-ratios :math:`r_{ij} = \log(C^A_{ij}/C^O_i)`, the isocon of sample *j* is
+    :math:`t_j = \sum_{i\in S} r_{ij}/\tau_i^2 \big/ \sum_{i\in S} 1/\tau_i^2`, the weighted
+    mean over the immobile set *S* (geometric-mean slope of the isocon; Grant 1986, Econ. Geol.
+    81:1976; Gresens 1967, Chem. Geol. 2:47); :math:`M_A/M_O = e^{-t_j}` and the relative change of
+    element *i* is :math:`e^{r_{ij} - t_j} - 1`.
+
+    Examples
+    --------
+    >>> from petroinfer.geochem.synthetic import make_alteration
+    >>> truth = make_alteration(4, random_state=1)
+    >>> res = classic_isocon(truth.data, "P0", truth.immobile, id_column="sample_id",
+    ...                      n_bootstrap=0)
+    >>> bool((res.mass_table()["mass_ratio"] / truth.mass_ratio - 1).abs().max() < 0.05)
+    True
     """
     O, A = _split(data, protolith, id_column)
     cols = list(A.columns)
@@ -342,19 +373,14 @@ def classic_isocon(
     w = S / tau**2
     t = (r @ w) / w.sum()
     boot = _bootstrap(r, S, t, tau, n_bootstrap, random_state, lambda rs: (S, (rs @ w) / w.sum()))
-    return _result(
-        O,
-        A,
-        r,
-        t,
-        S,
-        tau,
-        boot,
-        "classic isocon (Grant 1986)",
-        {"method": "classic", "uncertainty": uncertainty},
-        random_state,
-        cols,
+    hyper = {"method": "classic", "uncertainty": uncertainty}
+    meta = make_metadata(
+        random_state=random_state,
+        parameters=hyper,
+        inputs=(A, O),
+        method="classic isocon (Grant 1986)",
     )
+    return _result(O, A, r, t, S, tau, boot, hyper, meta, cols)
 
 
 def _bootstrap(r, S, t, tau, n_bootstrap, random_state, estimate):
@@ -392,28 +418,55 @@ def _simulate(r_hat: np.ndarray, tau: np.ndarray, rng: np.random.Generator) -> n
     return r_hat + rng.normal(size=r_hat.shape) * half - rng.normal(size=r_hat.shape[1]) * half
 
 
-class SparseIsocon:
-    """Sparse isocon analysis: immobile elements and mass change selected from the data.
+class SparseIsocon(InverseProblem):
+    r"""Sparse isocon analysis: immobile elements and mass change selected from the data.
 
     Parameters
     ----------
-    method : {"group", "median"}
-        ``group`` (default): group-sparse selection shared by all altered samples (module docstring);
-        ``median``: per-sample weighted median of log-ratios (the convex ℓ1 solution; valid only when
-        most elements are immobile — warns otherwise).
-    uncertainty : relative analytical uncertainty (1σ; float or per element). Default: estimated.
-    alpha : false-selection level of the χ² test that keeps an element in the immobile set.
-    n_bootstrap : parametric bootstrap replicates (whole selection repeated) for 95 % intervals.
-    random_state : int or Generator.
+    method : {"group", "median"}, default "group"
+        ``"group"``: group-sparse selection shared by all altered samples (minimise
+        :math:`J(t, S)` of the module docstring); ``"median"``: per-sample weighted median of the
+        log-ratios (the convex :math:`\ell_1` solution; valid only when most elements are immobile —
+        warns otherwise).
+    uncertainty : float, mapping of str to float, or None, default None
+        Relative analytical uncertainty (1σ) for all elements or per element; ``None`` estimates
+        the log-ratio noise from the data.
+    alpha : float, default 1e-4
+        False-selection level of the χ² test that keeps an element in the immobile set
+        (threshold :math:`c = \chi^2_{n,\,1-\alpha}`, *n* altered samples); in (0, 0.5).
+    n_bootstrap : int, default 200
+        Parametric bootstrap replicates (whole selection repeated) for the 95 % intervals; 0 = none.
+    random_state : int, numpy Generator or None, default None
+        Seed of the bootstrap.
+
+    Notes
+    -----
+    Model, selection rule and noise estimate: module docstring (Gresens 1967; Grant 1986; Kuwatani
+    et al. 2020, Chem. Geol. 532:119345, reconstruction [R]). The protolith error is shared by the
+    *n* log-ratios of an element, so the residual row :math:`d` of element *i* is scored by the
+    Mahalanobis distance :math:`u_i^2 = d^\top [\tfrac{\tau_i^2}{2}(I + \mathbf{1}\mathbf{1}^\top)]^{-1}
+    d = \tfrac{2}{\tau_i^2}\,[\sum_j d_j^2 - (\sum_j d_j)^2/(n+1)]` (Sherman–Morrison), which is
+    :math:`\chi^2_n` for an immobile element.
 
     Examples
     --------
     >>> from petroinfer.geochem.synthetic import make_alteration
     >>> truth = make_alteration(6, random_state=1)
-    >>> res = SparseIsocon(n_bootstrap=0).fit(truth.data, "P0", id_column="sample_id")
+    >>> iso = SparseIsocon(n_bootstrap=0)
+    >>> iso
+    SparseIsocon(n_bootstrap=0)
+    >>> res = iso.fit(truth.data, "P0", id_column="sample_id")
     >>> sorted(res.immobile) == sorted(truth.immobile)
     True
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "method": [Options({"group", "median"})],
+        "uncertainty": [Interval(float, 0, None, closed="neither"), Mapping, pd.Series, None],
+        "alpha": [Interval(float, 0, 0.5, closed="neither")],
+        "n_bootstrap": [Interval(int, 0, None)],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -450,11 +503,32 @@ class SparseIsocon:
     def fit(
         self, data: Any, protolith: str | pd.Series, *, id_column: str | None = None
     ) -> IsoconResult:
-        """Select the immobile set, estimate mass ratios and element changes with 95 % intervals."""
-        if self.method not in ("group", "median"):
-            raise ModelError(f"method must be 'group' or 'median', got {self.method!r}")
-        if not 0 < self.alpha < 0.5:
-            raise ModelError(f"alpha must be in (0, 0.5), got {self.alpha}")
+        """Select the immobile set, estimate mass ratios and element changes with 95 % intervals.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Samples × elements, positive concentrations (any units, one unit per column); holds the
+            protolith row unless ``protolith`` is a Series.
+        protolith : str or pandas.Series
+            Sample id of the protolith row (index or ``id_column``), or its composition.
+        id_column : str, optional
+            Column holding the sample ids (default: the index).
+
+        Returns
+        -------
+        IsoconResult
+            Mass ratios, element changes, the selected immobile set and, with ``n_bootstrap > 0``,
+            95 % intervals and selection frequencies.
+
+        Raises
+        ------
+        ModelError
+            For an invalid parameter (checked once here).
+        InputError
+            For bad data (missing protolith, non-positive or non-numeric values, duplicated ids).
+        """
+        self._validate_params()
         O, A = _split(data, protolith, id_column)
         cols = list(A.columns)
         n, p = A.shape
@@ -496,16 +570,9 @@ class SparseIsocon:
             "chi2_threshold": crit,
             "uncertainty": "estimated" if auto else self.uncertainty,
         }
-        return _result(
-            O,
-            A,
-            r,
-            t,
-            S,
-            tau,
-            boot,
-            "sparse isocon (Kuwatani et al. 2020 [R])",
-            hyper,
-            self.random_state,
-            cols,
+        meta = self._metadata(
+            method="sparse isocon (Kuwatani et al. 2020 [R])",
+            inputs=(A, O),
+            chi2_threshold=crit,
         )
+        return _result(O, A, r, t, S, tau, boot, hyper, meta, cols)

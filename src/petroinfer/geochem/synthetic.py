@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from petroinfer._rng import RandomState, as_generator
+from petroinfer.composition import MAJOR_OXIDES, molar_mass
 from petroinfer.errors import ModelError
 
 __all__ = [
@@ -32,12 +33,13 @@ __all__ = [
     "make_latent_sources",
 ]
 
-#: Molar masses of the oxides (g/mol; IUPAC 2013 atomic weights).
-_OXIDE_MASS = {
-    "SiO2": 60.084, "TiO2": 79.866, "Al2O3": 101.961, "FeO": 71.844, "MnO": 70.937, "MgO": 40.304,
-    "CaO": 56.077, "Na2O": 61.979, "K2O": 94.196, "P2O5": 141.945,
-}  # fmt: skip
-_MAJORS = ["SiO2", "TiO2", "Al2O3", "FeO", "MnO", "MgO", "CaO", "Na2O", "K2O", "P2O5"]
+#: Major oxides of the synthetic rocks, in the composition layer's order (``MAJOR_OXIDES``); molar
+#: masses come from :func:`petroinfer.composition.molar_mass` (one place for atomic weights).
+_MAJORS = [
+    ox
+    for ox in MAJOR_OXIDES
+    if ox in {"SiO2", "TiO2", "Al2O3", "FeO", "MnO", "MgO", "CaO", "Na2O", "K2O", "P2O5"}
+]
 _TRACES = ["Rb", "Sr", "Zr", "Ba"]
 
 #: Mineral end-members as moles of oxide per formula unit (anhydrous), plus minor oxides (wt%) and
@@ -89,7 +91,7 @@ def endmember_compositions(names: tuple[str, ...] | list[str] | None = None) -> 
                 f"unknown end-member {name!r}; choose from {sorted(ENDMEMBER_FORMULAE)}"
             )
         spec = ENDMEMBER_FORMULAE[name]
-        mass = {ox: n * _OXIDE_MASS[ox] for ox, n in spec["oxides"].items()}
+        mass = {ox: n * molar_mass(ox) for ox, n in spec["oxides"].items()}
         total = sum(mass.values())
         wt = dict.fromkeys(_MAJORS + _TRACES, 0.0)
         for ox, m in mass.items():
@@ -112,10 +114,14 @@ class MixtureTruth:
 
     Attributes
     ----------
-    data : DataFrame (n_samples × 14) majors wt%, traces ppm (noisy observations).
-    proportions : DataFrame (n_samples × K) true mass fractions (rows sum to 1).
-    endmembers : DataFrame (K × 14) true end-member compositions (majors wt%, traces ppm).
-    units : dict column → unit.
+    data : pandas.DataFrame
+        Noisy observations (n_samples × 14): majors in wt%, traces in ppm.
+    proportions : pandas.DataFrame
+        True mass fractions (n_samples × K; rows sum to 1).
+    endmembers : pandas.DataFrame
+        True end-member compositions (K × 14; majors wt%, traces ppm).
+    units : dict of str to str
+        Column → unit (``"wt%"`` or ``"ppm"``).
     """
 
     data: pd.DataFrame
@@ -142,15 +148,27 @@ def make_endmember_mixtures(
 
     Parameters
     ----------
-    n_samples : int
-    endmembers : names from :data:`ENDMEMBER_FORMULAE`.
-    alpha : Dirichlet concentration (0.5 puts many samples near the end-members).
-    noise : relative (log-normal) noise, e.g. 0.02 = 2 %.
-    random_state : int or Generator.
+    n_samples : int, default 300
+        Number of mixtures.
+    endmembers : tuple of str, default ("quartz", "albite", "muscovite", "garnet")
+        Names from :data:`ENDMEMBER_FORMULAE`.
+    alpha : float, default 0.5
+        Dirichlet concentration (0.5 puts many samples near the end-members).
+    noise : float, default 0.02
+        Relative (log-normal) analytical noise, e.g. 0.02 = 2 %.
+    random_state : int, numpy Generator or None, default None
+        Seed.
 
     Returns
     -------
     MixtureTruth
+        Observations, true proportions and end-members, units.
+
+    Examples
+    --------
+    >>> truth = make_endmember_mixtures(5, random_state=0)
+    >>> truth.data.shape, bool((truth.proportions.sum(axis=1) - 1).abs().max() < 1e-12)
+    ((5, 14), True)
     """
     if n_samples < 1 or alpha <= 0 or noise < 0:
         raise ModelError("need n_samples >= 1, alpha > 0 and noise >= 0")
@@ -178,16 +196,23 @@ _PROTOLITH = {
 
 @dataclass(frozen=True)
 class AlterationTruth:
-    """Output of :func:`make_alteration`.
+    r"""Output of :func:`make_alteration`.
 
     Attributes
     ----------
-    data : DataFrame, first row the protolith (``sample_id`` ``"P0"``), then the altered samples.
-    protolith_id : id of the protolith row.
-    immobile : list of immobile columns.
-    mass_ratio : Series M_A/M_O per altered sample.
-    change : DataFrame relative change of each element's mass, Δm_i/(M_O C_i^O), per altered sample.
-    units : dict column → unit.
+    data : pandas.DataFrame
+        First row the protolith (``sample_id`` ``"P0"``), then the altered samples; majors wt%,
+        traces ppm.
+    protolith_id : str
+        Id of the protolith row.
+    immobile : list of str
+        The immobile columns.
+    mass_ratio : pandas.Series
+        :math:`M_A/M_O` per altered sample (dimensionless).
+    change : pandas.DataFrame
+        Relative change of each element's mass, :math:`\Delta m_i/(M_O C_i^O)`, per altered sample.
+    units : dict of str to str
+        Column → unit.
     """
 
     data: pd.DataFrame
@@ -221,9 +246,35 @@ def make_alteration(
     get log-normal analytical noise of relative size ``noise`` (``protolith_noise`` for the protolith,
     default ``noise``: one analysis; use ``noise/√m`` for a protolith averaged from m analyses).
 
+    Parameters
+    ----------
+    n_samples : int, default 10
+        Number of altered samples.
+    immobile : tuple of str, default ("TiO2", "Al2O3", "Zr", "Nb")
+        Immobile columns of the protolith.
+    mass_change : tuple of float, default (-0.30, 0.40)
+        Range of :math:`M_A/M_O - 1`.
+    element_change : tuple of float, default (0.25, 1.50)
+        Range ``(a, b)`` of the relative gain of a mobile element (losses are the reciprocal).
+    noise : float, default 0.02
+        Relative analytical noise of every altered analysis.
+    protolith_noise : float, optional
+        Relative noise of the protolith analysis (default ``noise``).
+    random_state : int, numpy Generator or None, default None
+        Seed.
+    max_tries : int, default 20000
+        Rejection-sampling attempts per sample for a total ≤ 99 wt%.
+
     Returns
     -------
     AlterationTruth
+        Data, immobile set, true mass ratios and element changes.
+
+    Examples
+    --------
+    >>> truth = make_alteration(3, random_state=0)
+    >>> truth.data["sample_id"].tolist(), truth.immobile
+    (['P0', 'A01', 'A02', 'A03'], ['TiO2', 'Al2O3', 'Zr', 'Nb'])
     """
     for name in immobile:
         if name not in _PROTOLITH:
