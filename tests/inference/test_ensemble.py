@@ -204,3 +204,18 @@ def test_bad_settings(kw, match):
     es = ESMDA(lambda th: th, lambda r, n: r.normal(size=(n, 2)), **kw)
     with pytest.raises(ModelError, match=match):
         es.fit(np.zeros(2), 0.1)
+
+
+def test_get_set_params_repr_and_validation():
+    prob = LinearProblem()
+    es = ESMDA(prob.forward, prob.prior, n_ensemble=40, random_state=0)
+    assert es.get_params()["n_ensemble"] == 40 and es.get_params()["forward"] == prob.forward
+    assert repr(es) == "ESMDA(forward=forward, prior_sample=prior, n_ensemble=40, random_state=0)"
+    a = es.fit(prob.y, prob.sd)
+    b = ESMDA(**es.get_params()).fit(prob.y, prob.sd)
+    np.testing.assert_array_equal(a.posterior["theta"], b.posterior["theta"])
+    es.set_params(n_jobs=0)
+    with pytest.raises(ModelError, match="ESMDA: parameter 'n_jobs'"):
+        es.fit(prob.y, prob.sd)
+    assert a.metadata["parameters"]["n_ensemble"] == 40
+    assert len(repr(a)) < 600 and repr(a).startswith("EnsembleResult(method='ES-MDA")

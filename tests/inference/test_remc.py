@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import warnings
 
-import arviz as az
+import arviz_stats as azs
 import numpy as np
 import pytest
 from hypothesis import given
@@ -312,7 +312,7 @@ def test_result_layout_properties_and_netcdf(tmp_path):
     assert post["theta"].dims == ("chain", "draw", "param")
     assert post.sizes == {"chain": 3, "draw": 200, "param": 2}
     assert list(post["param"].values) == ["a", "b"]
-    summ = az.summary(res.to_inference_data())
+    summ = azs.summary(res.to_datatree())  # ArviZ 1.x works on the posterior unchanged
     assert {"r_hat", "ess_bulk", "ess_tail"} <= set(summ.columns)
     assert res.swap_rates.shape == (3, 23) and res.acceptance.shape == (3, 24)
     assert np.all(res.acceptance[:, 0] == 1.0)  # exact prior draws at beta = 0
@@ -520,3 +520,37 @@ def test_compare_models_rejects_missing_evidence():
         compare_models({"a": Result(estimate={})})
     with pytest.raises(ModelError, match="at least one"):
         compare_models({})
+
+
+# --------------------------------------------------------------------------------- InverseProblem API
+def test_get_set_params_repr_and_validation_once():
+    lg = LinearGaussian(2, seed=1)
+    s = lg.sampler(n_steps=60, n_burn=20, n_temps=4, random_state=3)
+    params = s.get_params()
+    assert params["n_temps"] == 4 and params["log_likelihood"] == lg.loglik
+    assert set(params) >= {"betas", "ladder", "moves", "n_jobs", "scheduler", "random_state"}
+    text = repr(s)
+    assert text.startswith("ReplicaExchange(") and "n_temps=4" in text and len(text) < 300
+    assert "n_chains" not in text  # defaults are not shown
+    a = s.fit()
+    # a copy configured from get_params reproduces the run exactly
+    b = ReplicaExchange(**s.get_params()).fit()
+    np.testing.assert_array_equal(a.posterior["theta"], b.posterior["theta"])
+    assert s.set_params(n_steps=0) is s
+    with pytest.raises(ModelError, match=r"ReplicaExchange: parameter 'n_steps' must be an int"):
+        s.fit()
+    with pytest.raises(ModelError, match="unknown parameter 'n_step'"):
+        s.set_params(n_step=10)
+    with pytest.raises(ModelError, match="parameter 'random_state'"):
+        lg.sampler(random_state=-1).fit()
+    assert a.metadata["parameters"]["n_temps"] == 4
+    assert a.metadata["method"].startswith("replica-exchange")
+
+
+def test_result_repr_is_short():
+    res = LinearGaussian(2, seed=1).sampler(n_steps=200, n_burn=50, n_temps=4, random_state=0).fit()
+    text = repr(res)
+    assert text.startswith("REMCResult(method='replica-exchange")
+    assert "2 chains × 200 draws" in text and "theta(param=2)" in text
+    assert f"log_evidence: {res.log_evidence:.6g} ± " in text
+    assert len(text) < 600

@@ -187,10 +187,69 @@ def test_summary_of_scalar_estimate():
 
 
 def test_inference_data_requires_draws(full_result):
-    idata = full_result.to_inference_data()
+    idata = full_result.to_datatree()
+    assert isinstance(idata, xr.DataTree)
     assert dict(idata.posterior.sizes)["draw"] == 400
+    xr.testing.assert_identical(idata["posterior"].to_dataset(), full_result.posterior)
     with pytest.raises(InputError, match="no posterior"):
-        Result(estimate=_estimate()).to_inference_data()
+        Result(estimate=_estimate()).to_datatree()
+    with pytest.warns(DeprecationWarning, match="to_datatree"):
+        old = full_result.to_inference_data()
+    assert dict(old.posterior.sizes)["draw"] == 400
+
+
+def test_arviz_stats_accepts_the_datatree(full_result):
+    azs = pytest.importorskip("arviz_stats")
+    rhat = azs.rhat(full_result.to_datatree())
+    table = full_result.summary()
+    np.testing.assert_allclose(float(rhat["sigma"]), table.loc["sigma", "r_hat"], rtol=1e-12)
+
+
+def _big_result() -> Result:
+    rng = np.random.default_rng(0)
+    n = 5000
+    estimate = xr.Dataset(
+        {f"v{i}": ("node", rng.normal(size=n)) for i in range(12)}, coords={"node": np.arange(n)}
+    )
+    posterior = xr.Dataset(
+        {"x": (("chain", "draw", "node"), rng.normal(size=(4, 100, n)))},
+        coords={"node": np.arange(n)},
+    )
+    return Result(
+        estimate=estimate,
+        posterior=posterior,
+        log_evidence=-1234.5678,
+        log_evidence_se=0.25,
+        diagnostics={"r_hat": {f"x[{i}]": 1.0 for i in range(n)}},
+        hyperparameters={f"kappa{i}": float(i) for i in range(10)} | {"grid": np.arange(n)},
+        criterion=xr.Dataset({"log_evidence": ("kappa", rng.normal(size=200))}),
+        metadata={"method": "big-test", "parameters": {"grid": list(range(n))}},
+    )
+
+
+def test_repr_is_short_for_a_large_result():
+    res = _big_result()
+    text = repr(res)
+    assert len(text) < 600, text
+    assert text.startswith("Result(method='big-test')")
+    assert "4 chains × 100 draws" in text and "x(node=5000)" in text
+    assert "v0(node=5000)" in text and "(+6 more)" in text
+    assert "log_evidence: -1234.57 ± 0.25" in text
+    assert "kappa0=0" in text and "(+5 more)" in text
+    assert len(text.splitlines()) <= 6
+
+
+def test_subclasses_inherit_the_short_repr():
+    @dataclasses.dataclass(frozen=True)
+    class Sub(Result):
+        extra: np.ndarray | None = None
+
+    base = _big_result()
+    sub = Sub(
+        **{f.name: getattr(base, f.name) for f in dataclasses.fields(Result)}, extra=np.ones(10**5)
+    )
+    text = repr(sub)
+    assert text.startswith("Sub(method='big-test')") and len(text) < 600
 
 
 # --------------------------------------------------------------------------- construction
@@ -264,3 +323,16 @@ def test_to_jsonable():
     )
     assert out == {"1": 0.5, "arr": [0, 1], "nan": None, "inf": 1e308, "s": [1, 2], "t": [1, 2]}
     json.dumps(out)
+
+
+def test_grandchildren_keep_their_parents_own_repr():
+    @dataclasses.dataclass(frozen=True)
+    class Parent(Result):
+        def __repr__(self) -> str:
+            return "Parent!"
+
+    @dataclasses.dataclass(frozen=True)
+    class Child(Parent):
+        extra: int = 0
+
+    assert repr(Child(estimate=_estimate())) == "Parent!"

@@ -5,16 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.linalg as sla
 import xarray as xr
 
+from petroinfer._base import Interval, InverseProblem, Options
 from petroinfer._rng import RandomState, as_generator
-from petroinfer.errors import InputError, ModelError
+from petroinfer.errors import InputError, ModelError, format_value
 from petroinfer.inference._tasks import map_independent, task_scheduler
-from petroinfer.inference.results import Result, make_metadata
+from petroinfer.inference.results import Result
 
 __all__ = ["ESMDA", "EnsembleResult", "inflation_coefficients"]
 
@@ -24,10 +25,10 @@ def inflation_coefficients(alphas: Any = None, n_assimilations: int = 4) -> np.n
 
     Parameters
     ----------
-    alphas:
+    alphas : array-like or None
         Explicit coefficients (each > 0, reciprocals summing to 1 within 1e-8). ``None`` gives the
         constant choice α_i = N_a of Emerick & Reynolds (2013).
-    n_assimilations:
+    n_assimilations : int
         N_a when ``alphas`` is ``None``.
 
     Examples
@@ -43,14 +44,18 @@ def inflation_coefficients(alphas: Any = None, n_assimilations: int = 4) -> np.n
             or isinstance(n_assimilations, bool)
             or n_assimilations < 1
         ):
-            raise ModelError(f"n_assimilations must be an int >= 1, got {n_assimilations!r}")
+            raise ModelError(
+                f"n_assimilations must be an int >= 1, got {format_value(n_assimilations)}"
+            )
         return np.full(int(n_assimilations), float(n_assimilations))
     try:
         a = np.asarray(alphas, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise ModelError(f"alphas must be numbers, got {alphas!r}") from exc
+        raise ModelError(f"alphas must be numbers, got {format_value(alphas)}") from exc
     if a.ndim != 1 or a.size < 1 or not np.all(np.isfinite(a)) or np.any(a <= 0):
-        raise ModelError(f"alphas must be a 1-D sequence of positive numbers, got {alphas!r}")
+        raise ModelError(
+            f"alphas must be a 1-D sequence of positive numbers, got {format_value(alphas)}"
+        )
     total = float(np.sum(1.0 / a))
     if abs(total - 1.0) > 1e-8:
         raise ModelError(
@@ -116,8 +121,8 @@ class EnsembleResult(Result):
         return ax
 
 
-class ESMDA:
-    """Ensemble smoother with multiple data assimilation for expensive forward models.
+class ESMDA(InverseProblem):
+    r"""Ensemble smoother with multiple data assimilation for expensive forward models.
 
     Approximates the posterior of ``theta`` given data ``y = g(theta) + e``, ``e ~ N(0, C_D)``, with an
     ensemble that is updated ``N_a`` times by Kalman-type steps whose data-error covariance is inflated
@@ -126,26 +131,26 @@ class ESMDA:
 
     Parameters
     ----------
-    forward:
+    forward : callable
         ``forward(theta)`` → ``(m,)`` predicted data for ``theta`` of shape ``(d,)``; with
         ``vectorized=True`` it maps ``(N, d)`` → ``(N, m)``.
-    prior_sample:
+    prior_sample : callable
         ``prior_sample(rng, n)`` → ``(n, d)`` draws from the prior (the initial ensemble).
-    n_ensemble:
+    n_ensemble : int
         Ensemble size ``N`` (≥ 2; a few hundred for tens of parameters).
-    alphas, n_assimilations:
+    alphas, n_assimilations : array-like or None, int
         Inflation coefficients (see :func:`inflation_coefficients`); default ``N_a = 4`` constant
         α_i = 4.
-    param_names:
+    param_names : sequence of str or None
         Names of the ``d`` parameters.
-    vectorized:
+    vectorized : bool
         Whether ``forward`` takes the whole ensemble at once.
-    final_forward:
+    final_forward : bool
         Run the forward model once more on the final ensemble (predicted data and final misfit).
-    n_jobs, scheduler:
+    n_jobs, scheduler : int or None, str or distributed.Client or None
         Map ensemble members through :mod:`petroinfer.parallel` (Dask) when ``n_jobs != 1`` or a
         scheduler is given (ignored when ``vectorized``).
-    random_state:
+    random_state : int, numpy.random.Generator or None
         Seed or Generator (prior ensemble and data perturbations).
 
     Notes
@@ -154,9 +159,9 @@ class ESMDA:
 
     .. math::
 
-        d_j &= g(θ_j), \\qquad
-        \\tilde y_j = y + \\sqrt{α_i}\\, C_D^{1/2} z_j, \\quad z_j ∼ N(0, I),\\\\
-        θ_j &← θ_j + C_{θd} (C_{dd} + α_i C_D)^{-1} (\\tilde y_j - d_j),
+        d_j &= g(θ_j), \qquad
+        \tilde y_j = y + \sqrt{α_i}\, C_D^{1/2} z_j, \quad z_j ∼ N(0, I),\\
+        θ_j &← θ_j + C_{θd} (C_{dd} + α_i C_D)^{-1} (\tilde y_j - d_j),
 
     with ensemble cross- and auto-covariances :math:`C_{θd}, C_{dd}` (divisor N − 1). The linear
     system is solved by Cholesky factorisation. For linear ``g`` and Gaussian prior the ensemble
@@ -179,6 +184,17 @@ class ESMDA:
     >>> res.estimate["mean"].values.round(1).tolist()
     [0.7, 0.4]
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "forward": [callable],
+        "prior_sample": [callable],
+        "n_ensemble": [Interval(int, 2, None)],
+        "n_assimilations": [Interval(int, 1, None)],
+        "vectorized": [bool, np.bool_],
+        "final_forward": [bool, np.bool_],
+        "n_jobs": [Interval(int, 1, None), Options({-1}), None],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -249,11 +265,8 @@ class ESMDA:
     def fit(self, observations: Any, obs_error: Any) -> EnsembleResult:
         """Assimilate ``observations`` (``(m,)``) with error ``obs_error`` (scalar sd, ``(m,)`` sds or
         an ``(m, m)`` covariance) and return the updated ensemble."""
-        if not callable(self.forward) or not callable(self.prior_sample):
-            raise ModelError("forward and prior_sample must be callable")
-        n = self.n_ensemble
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
-            raise ModelError(f"n_ensemble must be an int >= 2, got {n!r}")
+        self._validate_params()
+        n = int(self.n_ensemble)
         alphas = inflation_coefficients(self.alphas, self.n_assimilations)
         try:
             y = np.asarray(observations, dtype=float)
@@ -341,12 +354,7 @@ class ESMDA:
             "final_misfit": misfits[-1],
             "ensemble_sd_min": float(estimate["sd"].min()),
         }
-        meta = make_metadata(
-            random_state=self.random_state,
-            parameters={**hyper, "vectorized": bool(self.vectorized)},
-            inputs=(y, cd),
-            method="ES-MDA (Emerick & Reynolds 2013)",
-        )
+        meta = self._metadata(method="ES-MDA (Emerick & Reynolds 2013)", inputs=(y, cd))
         return EnsembleResult(
             estimate=estimate,
             posterior=posterior,

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from petroinfer.errors import ModelError, PetroinferError
+from petroinfer.errors import ModelError, PetroinferError, format_value
 
 __all__ = ["map_independent", "task_scheduler"]
 
@@ -30,7 +30,9 @@ def map_independent(
     if n_jobs is not None and (
         not isinstance(n_jobs, int) or isinstance(n_jobs, bool) or n_jobs == 0 or n_jobs < -1
     ):
-        raise ModelError(f"n_jobs must be a positive int or -1 (all cores), got {n_jobs!r}")
+        raise ModelError(
+            f"n_jobs must be a positive int or -1 (all cores), got {format_value(n_jobs)}"
+        )
     items = list(items)
     if (n_jobs in (None, 1) and scheduler is None) or len(items) <= 1:
         return [fn(item) for item in items]

@@ -5,15 +5,14 @@ Public entry points: :class:`ReplicaExchange` (the sampler, ``fit()`` → :class
 :func:`thermodynamic_integration`, and :func:`compare_models` (ranking by minimum free energy).
 """
 
-from petroinfer.inference._remc import (
-    REMCResult,
-    ReplicaExchange,
-    compare_models,
+from petroinfer.inference._remc import ReplicaExchange
+from petroinfer.inference._remc_ladder import (
     geometric_ladder,
     stepping_stone,
     thermodynamic_integration,
     validate_ladder,
 )
+from petroinfer.inference._remc_result import REMCResult, compare_models
 
 __all__ = [
     "REMCResult",

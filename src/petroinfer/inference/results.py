@@ -14,6 +14,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -24,8 +25,8 @@ import xarray as xr
 
 from petroinfer._rng import RandomState, seed_of
 from petroinfer._version import __version__
-from petroinfer.errors import InputError
-from petroinfer.io._atomic import atomic_path
+from petroinfer.errors import InputError, format_value
+from petroinfer.io import atomic_path
 
 __all__ = ["Result", "hash_inputs", "make_metadata", "to_jsonable"]
 
@@ -34,7 +35,24 @@ _JSON_ATTRS = ("diagnostics", "hyperparameters", "metadata")
 
 
 def to_jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays, pandas objects and paths to plain JSON-serialisable Python."""
+    """Convert numpy scalars/arrays, pandas objects and paths to plain JSON-serialisable Python.
+
+    Parameters
+    ----------
+    obj : object
+        Mappings, sequences, numpy/pandas objects, paths or scalars (nested freely).
+
+    Returns
+    -------
+    object
+        The same structure made of dicts, lists, str, int, float, bool and None; non-finite floats
+        become ``None`` (NaN) or ±1e308, anything else its ``repr``.
+
+    Examples
+    --------
+    >>> to_jsonable({"a": np.arange(2), "b": np.float64(0.5)})
+    {'a': [0, 1], 'b': 0.5}
+    """
     if isinstance(obj, Mapping):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple, set)):
@@ -57,7 +75,23 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def hash_inputs(*objs: Any) -> str:
-    """SHA-256 (hex) of the inputs: DataFrames, arrays, xarray objects, bytes or anything with a repr."""
+    """SHA-256 (hex) of the inputs: DataFrames, arrays, xarray objects, bytes or anything with a repr.
+
+    Parameters
+    ----------
+    *objs : object
+        The inputs of a fit, in order (values, labels, shapes and dtypes all enter the hash).
+
+    Returns
+    -------
+    str
+        64 hexadecimal characters.
+
+    Examples
+    --------
+    >>> hash_inputs(np.zeros(3)) == hash_inputs(np.zeros(3)) != hash_inputs(np.ones(3))
+    True
+    """
     h = hashlib.sha256()
     for obj in objs:
         if isinstance(obj, pd.DataFrame | pd.Series):
@@ -87,7 +121,27 @@ def make_metadata(
     method: str = "",
     **extra: Any,
 ) -> dict[str, Any]:
-    """Provenance record stored in every :class:`Result`."""
+    """Provenance record stored in every :class:`Result`.
+
+    Parameters
+    ----------
+    random_state : int, numpy.random.Generator or None
+        The seed used (recorded as an int where it can be).
+    parameters : Mapping or None
+        The configuration of the method (made JSON-serialisable).
+    inputs : tuple
+        The inputs, hashed with :func:`hash_inputs`.
+    method : str
+        What was run.
+    **extra : object
+        Further JSON-serialisable entries.
+
+    Returns
+    -------
+    dict
+        ``petroinfer_version``, ``method``, ``seed``, ``parameters``, ``input_hash``, ``created``
+        (UTC, ISO 8601) and the ``extra`` entries.
+    """
     meta = {
         "petroinfer_version": __version__,
         "method": method,
@@ -117,27 +171,82 @@ def _as_dataset(obj: Any, name: str) -> xr.Dataset | None:
     )
 
 
+_REPR_ITEMS = 6  # variables / hyperparameters listed before "+n more"
+
+
+def _vars_line(ds: xr.Dataset, skip: tuple[str, ...] = ()) -> str:
+    items = []
+    for name, da in ds.data_vars.items():
+        dims = [d for d in da.dims if d not in skip]
+        shape = ", ".join(f"{d}={da.sizes[d]}" for d in dims)
+        items.append(f"{name}({shape})" if shape else str(name))
+    more = len(items) - _REPR_ITEMS
+    text = ", ".join(items[:_REPR_ITEMS])
+    return text + (f", … (+{more} more)" if more > 0 else "")
+
+
+def _short_repr(res: Result) -> str:
+    """A few-line summary of a Result (issue 12): never a dump of its datasets."""
+    method = res.metadata.get("method") if isinstance(res.metadata, Mapping) else None
+    head = f"{type(res).__name__}(method={format_value(method or '', max_len=40)})"
+    lines = [head, f"  estimate: {_vars_line(res.estimate)}"]
+    if res.posterior is not None:
+        if {"chain", "draw"} <= set(res.posterior.dims):
+            nc, nd = res.posterior.sizes["chain"], res.posterior.sizes["draw"]
+            draws = f"{nc} chain{'s' if nc != 1 else ''} × {nd} draws: "
+        else:
+            draws = ""
+        lines.append(f"  posterior: {draws}{_vars_line(res.posterior, ('chain', 'draw'))}")
+    if res.log_evidence is not None:
+        ev = f"{float(res.log_evidence):.6g}"
+        if res.log_evidence_se is not None:
+            ev += f" ± {float(res.log_evidence_se):.2g}"
+        lines.append(f"  log_evidence: {ev}")
+    if res.hyperparameters:
+        items = [f"{k}={format_value(v, max_len=24)}" for k, v in res.hyperparameters.items()]
+        more = len(items) - _REPR_ITEMS
+        text = ", ".join(items[:_REPR_ITEMS]) + (f", … (+{more} more)" if more > 0 else "")
+        lines.append(f"  hyperparameters: {text}")
+    return "\n".join(line if len(line) <= 160 else line[:159] + "…" for line in lines)
+
+
 @dataclass(frozen=True)
 class Result:
     """What every petroinfer inverse problem returns.
 
     Attributes
     ----------
-    estimate:
+    estimate : xarray.Dataset
         Point estimate (posterior mean, MAP, fitted parameters ...) as a labelled ``xarray.Dataset``.
-    posterior:
+    posterior : xarray.Dataset or None
         Posterior draws with leading dims ``(chain, draw)`` (ArviZ layout), or ``None`` when the
         posterior is summarised analytically (then marginal SDs/intervals live in ``estimate``).
-    log_evidence, log_evidence_se:
+    log_evidence, log_evidence_se : float or None
         Log marginal likelihood (nats) and its Monte-Carlo standard error, where defined.
-    diagnostics:
+    diagnostics : Mapping
         Convergence and quality numbers (R-hat, ESS, acceptance, swap rates, iterations ...).
-    hyperparameters:
+    hyperparameters : Mapping
         The hyperparameters used (chosen from the data unless fixed by the user).
-    criterion:
+    criterion : xarray.Dataset or None
         The curve/grid used to choose hyperparameters or models (evidence, CV score ...).
-    metadata:
+    metadata : Mapping
         Provenance: package version, seed, parameters, input hash (see :func:`make_metadata`).
+
+    Notes
+    -----
+    ``repr`` is a few lines (class, method, variables with their dims, log evidence, number of draws,
+    hyperparameters), inherited by every subclass; ``summary()`` gives the numbers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> res = Result(estimate={"T": np.linspace(800.0, 900.0, 50)}, log_evidence=-12.5,
+    ...              hyperparameters={"kappa": 2.0}, metadata={"method": "demo"})
+    >>> print(res)
+    Result(method='demo')
+      estimate: T(dim_0=50)
+      log_evidence: -12.5
+      hyperparameters: kappa=2
     """
 
     estimate: xr.Dataset
@@ -149,21 +258,50 @@ class Result:
     criterion: xr.Dataset | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # ``@dataclass`` would give each subclass a generated field-dump ``__repr__``; putting the
+        # short one in the subclass's own namespace first makes the decorator keep it.
+        super().__init_subclass__(**kwargs)
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = cls.__repr__  # type: ignore[method-assign]  # inherited (Result's or a parent's)
+
     def __post_init__(self) -> None:
         for name in _GROUPS:
             object.__setattr__(self, name, _as_dataset(getattr(self, name), name))
 
     # ------------------------------------------------------------------ summaries
-    def summary(self, hdi_prob: float = 0.9) -> pd.DataFrame:
-        """Table of the result: ArviZ summary of the draws when there are draws, else the estimate.
+    def __repr__(self) -> str:
+        """A few lines: class, method, estimated variables with dims, evidence, draws, hyperparameters."""
+        return _short_repr(self)
 
-        With draws the columns are ArviZ's (``mean``, ``sd``, ``hdi_5%``, ``hdi_95%``, ``ess_bulk``,
-        ``r_hat`` ...); without, one row per estimated quantity.
+    def summary(self, hdi_prob: float = 0.9) -> pd.DataFrame:
+        """Table of the result: ArviZ-style summary of the draws when there are draws, else the estimate.
+
+        Parameters
+        ----------
+        hdi_prob : float
+            Probability mass of the highest-density interval reported for draws.
+
+        Returns
+        -------
+        pandas.DataFrame
+            With draws, one row per scalar quantity and the columns of
+            :func:`~petroinfer.inference.diagnostics.summarize_draws` (``mean``, ``sd``, ``hdi_5%``,
+            ``hdi_95%``, ``mcse_mean``, ``mcse_sd``, ``ess_bulk``, ``ess_tail``, ``r_hat``); without,
+            one row per estimated quantity.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> post = xr.Dataset({"mu": (("chain", "draw"), rng.normal(size=(2, 500)))})
+        >>> table = Result(estimate={"mu": 0.0}, posterior=post).summary()
+        >>> list(table.columns[:4]), bool(abs(table.loc["mu", "mean"]) < 0.1)
+        (['mean', 'sd', 'hdi_5%', 'hdi_95%'], True)
         """
         if self.posterior is not None and {"chain", "draw"} <= set(self.posterior.dims):
-            import arviz as az
+            from petroinfer.inference.diagnostics import summarize_draws
 
-            return az.summary(self.to_inference_data(), hdi_prob=hdi_prob)
+            return summarize_draws(self.posterior, hdi_prob=hdi_prob)
         return (
             self.estimate.to_dataframe()
             if self.estimate.dims
@@ -172,16 +310,60 @@ class Result:
             )
         )
 
-    def to_inference_data(self):
-        """The posterior draws as an ``arviz.InferenceData`` (requires ``posterior``)."""
-        import arviz as az
+    def to_datatree(self) -> xr.DataTree:
+        """The posterior draws as an ArviZ 1.x ``xarray.DataTree`` (group ``posterior``).
 
+        Returns
+        -------
+        xarray.DataTree
+            A tree whose ``posterior`` group holds the draws ``(chain, draw, ...)``; it is what
+            ``arviz_stats`` and ``arviz_plots`` functions take (ArviZ 1.x replaced
+            ``InferenceData`` by ``DataTree``).
+
+        Raises
+        ------
+        InputError
+            If the result has no ``posterior``.
+
+        Examples
+        --------
+        >>> post = xr.Dataset({"mu": (("chain", "draw"), np.zeros((2, 10)))})
+        >>> tree = Result(estimate={"mu": 0.0}, posterior=post).to_datatree()
+        >>> dict(tree["posterior"].sizes)
+        {'chain': 2, 'draw': 10}
+        """
         if self.posterior is None:
-            raise InputError("this result has no posterior draws to convert to InferenceData")
-        return az.convert_to_inference_data(self.posterior)
+            raise InputError("this result has no posterior draws to convert to a DataTree")
+        return xr.DataTree.from_dict({"/posterior": self.posterior})
+
+    def to_inference_data(self) -> xr.DataTree:
+        """Deprecated alias of :meth:`to_datatree` (ArviZ 1.x has no ``InferenceData``).
+
+        Returns
+        -------
+        xarray.DataTree
+            The same tree as :meth:`to_datatree`.
+        """
+        warnings.warn(
+            "Result.to_inference_data() is deprecated: ArviZ 1.x uses xarray.DataTree; "
+            "call Result.to_datatree()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.to_datatree()
 
     def plot(self, ax=None):
-        """Default plot: each estimated 1-D variable against its coordinate. Subclasses specialise."""
+        """Default plot: each estimated 1-D variable against its coordinate. Subclasses specialise.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            Axes to draw on (a new figure when ``None``).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -195,7 +377,14 @@ class Result:
     # ------------------------------------------------------------------ persistence
     def to_netcdf(self, path: str | os.PathLike[str]) -> None:
         """Write the result to one NetCDF-4 file (groups ``estimate``, ``posterior``, ``criterion``),
-        atomically."""
+        atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Destination; written to a temporary file first and renamed, so a failure leaves no
+            partial file and an existing file untouched.
+        """
         tree: dict[str, xr.Dataset] = {}
         root_attrs: dict[str, Any] = {
             "petroinfer_result_class": type(self).__name__,
@@ -217,7 +406,18 @@ class Result:
 
     @classmethod
     def from_netcdf(cls, path: str | os.PathLike[str]) -> Result:
-        """Read a result written by :meth:`to_netcdf`."""
+        """Read a result written by :meth:`to_netcdf`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A file written by :meth:`to_netcdf`.
+
+        Returns
+        -------
+        Result
+            An instance of ``cls`` (fields unknown to ``cls`` are dropped).
+        """
         with xr.open_datatree(path, engine="h5netcdf") as dt:
             dt = dt.load()
         attrs = dict(dt.attrs)

@@ -1,11 +1,11 @@
-"""State-space models: bootstrap particle filter, FFBSi smoother, Kalman/RTS reference, PMMH.
+r"""State-space models: bootstrap particle filter, FFBSi smoother, Kalman/RTS reference, PMMH.
 
 A (hidden Markov) state-space model is
 
 .. math::
 
-    x_0 \\sim \\mu(\\cdot), \\qquad x_t \\mid x_{t-1} \\sim f_t(\\cdot \\mid x_{t-1}), \\qquad
-    y_t \\mid x_t \\sim g_t(\\cdot \\mid x_t), \\qquad t = 0, \\dots, T-1 .
+    x_0 \sim \mu(\cdot), \qquad x_t \mid x_{t-1} \sim f_t(\cdot \mid x_{t-1}), \qquad
+    y_t \mid x_t \sim g_t(\cdot \mid x_t), \qquad t = 0, \dots, T-1 .
 
 The user supplies three (vectorised) callables: a sampler of the initial state, a sampler of the
 transition and the observation log-density; the smoother additionally needs the transition
@@ -159,7 +159,7 @@ def bootstrap_filter(
     moments: bool = True,
     random_state: RandomState = None,
 ) -> FilterResult:
-    """Bootstrap particle filter with adaptive systematic resampling.
+    r"""Bootstrap particle filter with adaptive systematic resampling.
 
     Parameters
     ----------
@@ -198,11 +198,11 @@ def bootstrap_filter(
 
     .. math::
 
-        \\hat p(y_t | y_{0:t-1}) = \\sum_i W_{t-1}^i w_t^i, \\qquad
-        \\log \\hat p(y_{0:T-1}) = \\sum_t \\log \\hat p(y_t | y_{0:t-1}),
+        \hat p(y_t | y_{0:t-1}) = \sum_i W_{t-1}^i w_t^i, \qquad
+        \log \hat p(y_{0:T-1}) = \sum_t \log \hat p(y_t | y_{0:t-1}),
 
     which is unbiased for the likelihood (Del Moral 2004; Chopin & Papaspiliopoulos 2020, ch. 16).
-    ESS is :math:`1 / \\sum_i (W_t^i)^2`.
+    ESS is :math:`1 / \sum_i (W_t^i)^2`.
 
     Examples
     --------
@@ -356,7 +356,7 @@ def ffbsi_smoother(
     *,
     random_state: RandomState = None,
 ) -> SmootherResult:
-    """Forward-filtering backward-simulation (FFBSi) smoother.
+    r"""Forward-filtering backward-simulation (FFBSi) smoother.
 
     Parameters
     ----------
@@ -375,12 +375,12 @@ def ffbsi_smoother(
 
     Notes
     -----
-    Godsill, Doucet & West (2004): draw :math:`\\tilde x_{T-1} \\sim \\sum_i W_{T-1}^i
-    \\delta_{x_{T-1}^i}`, then backwards for :math:`t = T-2, \\dots, 0`
+    Godsill, Doucet & West (2004): draw :math:`\tilde x_{T-1} \sim \sum_i W_{T-1}^i
+    \delta_{x_{T-1}^i}`, then backwards for :math:`t = T-2, \dots, 0`
 
     .. math::
 
-        P(\\tilde x_t = x_t^i) \\propto W_t^i \\, f_{t+1}(\\tilde x_{t+1} \\mid x_t^i).
+        P(\tilde x_t = x_t^i) \propto W_t^i \, f_{t+1}(\tilde x_{t+1} \mid x_t^i).
 
     Cost :math:`O(T M N)`, vectorised over M and N.
     """
@@ -486,7 +486,7 @@ def _mat(a: Any, shape: tuple[int, int], name: str) -> Array:
 
 
 def kalman_filter(y: Any, F: Any, H: Any, Q: Any, R: Any, m0: Any, P0: Any) -> KalmanResult:
-    """Kalman filter for the linear-Gaussian model (exact reference for the particle filter).
+    r"""Kalman filter for the linear-Gaussian model (exact reference for the particle filter).
 
     ``x_0 ~ N(m0, P0)``, ``x_t = F x_{t-1} + w_t``, ``w_t ~ N(0, Q)``, ``y_t = H x_t + e_t``,
     ``e_t ~ N(0, R)``. Rows of ``y`` containing NaN are missing (prediction only).
@@ -504,7 +504,7 @@ def kalman_filter(y: Any, F: Any, H: Any, Q: Any, R: Any, m0: Any, P0: Any) -> K
     -------
     KalmanResult
         Filtered/predicted means ``(T, d)`` and covariances ``(T, d, d)`` and the exact
-        log-likelihood :math:`\\sum_t \\log N(y_t; H m_{t|t-1}, H P_{t|t-1} H^T + R)`.
+        log-likelihood :math:`\sum_t \log N(y_t; H m_{t|t-1}, H P_{t|t-1} H^T + R)`.
 
     Notes
     -----
@@ -619,7 +619,7 @@ def pmmh(
     random_state: RandomState = None,
     warn: bool = True,
 ) -> Result:
-    """Particle marginal Metropolis–Hastings for static parameters.
+    r"""Particle marginal Metropolis–Hastings for static parameters.
 
     Parameters
     ----------
@@ -658,7 +658,7 @@ def pmmh(
     -----
     Andrieu, Doucet & Holenstein (2010): the Metropolis–Hastings ratio uses the *estimated* likelihood
     of the proposal and keeps the estimate of the current state (never re-estimated), so the chain
-    targets the exact posterior :math:`p(\\theta | y) \\propto p(y | \\theta) p(\\theta)` for any
+    targets the exact posterior :math:`p(\theta | y) \propto p(y | \theta) p(\theta)` for any
     number of particles; the efficiency depends on the SD of the log-likelihood estimate
     (≈ 1 is near-optimal, Doucet et al. 2015, Biometrika 102:295).
 
