@@ -8,8 +8,9 @@ first time it is used, so that light commands and the domain packages start fast
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from petroinfer._lazy import attach
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from petroinfer.inference.diagnostics import check_convergence, convergence_diagnostics
@@ -138,18 +139,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name (or public submodule) on first access (PEP 562)."""
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    elif name in _SUBMODULES:
-        value = importlib.import_module(f"{__name__}.{name}")
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value  # cache: later look-ups do not come back here
-    return value
-
-
-def __dir__() -> list[str]:
-    dunders = {k for k in globals() if k.startswith("__")}
-    return sorted(dunders | set(__all__) | _SUBMODULES)
+__getattr__, __dir__ = attach(__name__, _LAZY, _SUBMODULES)
