@@ -110,7 +110,7 @@ def test_ppm_wt_percent_mixup_by_magnitude(garnets):
 
 def test_endmember_fraction_given_in_percent():
     df = pd.DataFrame({"XAn": [0.35, 42.0]}, index=["p1", "p2"])
-    with pytest.raises(InputError, match=r"percentage.*column 'XAn', row 'p2', value 42.0"):
+    with pytest.raises(InputError, match=r"percentage.*column 'XAn', row 'p2', value 42\)"):
         validate_composition(df)
 
 

@@ -78,13 +78,16 @@ def test_no_id_column_gives_row_numbers_and_empty_rows_are_counted(tmp_path):
     assert df.attrs["id_column"] is None
 
 
-def test_repeated_sample_names_are_not_used_as_ids_unless_asked(tmp_path):
+def test_repeated_sample_ids_are_refused_naming_both_rows(tmp_path):
     p = tmp_path / "e.csv"
     p.write_text("Sample,SiO2,MgO\nS1,50,10\nS1,51,9\n")
-    df = read_table(p)
-    assert df.index.name == "row" and df["Sample"].tolist() == ["S1", "S1"]
-    with pytest.raises(InputError, match=r"duplicated sample id.*column 'Sample', row 'S1'"):
+    pattern = r"e\.csv'.*duplicated sample id 'S1' in data rows 1 and 2.*column 'Sample', row 'S1'"
+    with pytest.raises(InputError, match=pattern):
+        read_table(p)
+    with pytest.raises(InputError, match=pattern):
         read_table(p, id_column="Sample")
+    df = read_table(p, id_column=False)  # explicitly no ids: rows numbered, names kept as data
+    assert df.index.name == "row" and df["Sample"].tolist() == ["S1", "S1"]
 
 
 def test_non_numeric_cells_survive_for_validation(tmp_path):

@@ -4,12 +4,19 @@ Every other module uses these functions so that ``SiO2``, ``FeOT``, ``Sr87Sr86``
 same thing everywhere (DESIGN.md §2).
 
 - Names: :func:`canonical_name`, :func:`parse_column`, :func:`split_prefix`,
-  :func:`normalise_columns`, :func:`name_category`, :func:`known_names`.
+  :func:`split_unit`, :func:`parse_unit`, :func:`normalise_columns`, :func:`name_category`,
+  :func:`known_names`, :func:`element_symbols`, :func:`is_isotope_ratio`,
+  :func:`suspect_misspelling`, :func:`misspelled_columns`.
 - Units: :func:`convert_units`, :func:`oxide_to_element`, :func:`element_to_oxide`,
-  :func:`recalculate_iron`, :func:`renormalise_volatile_free`, :func:`molar_mass`.
+  :func:`oxide_cation`, :func:`recalculate_iron`, :func:`renormalise_volatile_free`,
+  :func:`molar_mass`, :data:`UNIT_FACTORS`, :func:`cf_units`.
 - Transforms: :func:`close`, :func:`alr`, :func:`clr`, :func:`ilr` and their inverses.
 - Mineral formulae: :func:`mineral_formula`, :func:`endmember_fractions`.
-- Validation: :func:`validate_composition`.
+- Validation: :func:`validate_composition`, :func:`parse_numbers`, :func:`numeric_column`,
+  :func:`override_units`.
+- Reference compositions and partition coefficients by name: :func:`reference_composition`,
+  :func:`list_reference_compositions`, :func:`partition_coefficients`,
+  :func:`list_partition_coefficients`.
 """
 
 from petroinfer.composition._formula import (
@@ -26,16 +33,30 @@ from petroinfer.composition._names import (
     METADATA_COLUMNS,
     MINERAL_ABBREVIATIONS,
     REE,
+    UNIT_ALIASES,
     VOLATILES,
     ParsedName,
     canonical_name,
     closest_names,
+    element_symbols,
+    is_isotope_ratio,
     known_names,
+    misspelled_columns,
+    misspelled_message,
     name_category,
     normalise_columns,
     parse_column,
+    parse_unit,
     select_prefix,
     split_prefix,
+    split_unit,
+    suspect_misspelling,
+)
+from petroinfer.composition._reference import (
+    list_partition_coefficients,
+    list_reference_compositions,
+    partition_coefficients,
+    reference_composition,
 )
 from petroinfer.composition._transforms import (
     alr,
@@ -48,19 +69,32 @@ from petroinfer.composition._transforms import (
     inverse_ilr,
 )
 from petroinfer.composition._units import (
+    CF_UNITS,
     DEFAULT_OXIDES,
+    UNIT_FACTORS,
+    cf_units,
     convert_units,
     element_to_oxide,
     molar_mass,
+    oxide_cation,
     oxide_stoichiometry,
     oxide_to_element,
     recalculate_iron,
     renormalise_volatile_free,
 )
-from petroinfer.composition._validate import oxide_total, validate_composition
+from petroinfer.composition._validate import (
+    DEFAULT_UNITS,
+    numeric_column,
+    override_units,
+    oxide_total,
+    parse_numbers,
+    validate_composition,
+)
 
 __all__ = [
+    "CF_UNITS",
     "DEFAULT_OXIDES",
+    "DEFAULT_UNITS",
     "ENDMEMBERS",
     "ISOTOPE_RATIOS",
     "MAJOR_OXIDES",
@@ -68,15 +102,19 @@ __all__ = [
     "MINERALS",
     "MINERAL_ABBREVIATIONS",
     "REE",
+    "UNIT_ALIASES",
+    "UNIT_FACTORS",
     "VOLATILES",
     "MineralSpec",
     "ParsedName",
     "alr",
     "canonical_name",
+    "cf_units",
     "close",
     "closest_names",
     "clr",
     "convert_units",
+    "element_symbols",
     "element_to_oxide",
     "endmember_fractions",
     "helmert_basis",
@@ -84,19 +122,33 @@ __all__ = [
     "inverse_alr",
     "inverse_clr",
     "inverse_ilr",
+    "is_isotope_ratio",
     "known_names",
+    "list_partition_coefficients",
+    "list_reference_compositions",
     "mineral_formula",
+    "misspelled_columns",
+    "misspelled_message",
     "molar_mass",
     "name_category",
     "normalise_columns",
+    "numeric_column",
+    "override_units",
+    "oxide_cation",
     "oxide_stoichiometry",
     "oxide_to_element",
     "oxide_total",
     "oxides_from_formula",
     "parse_column",
+    "parse_numbers",
+    "parse_unit",
+    "partition_coefficients",
     "recalculate_iron",
+    "reference_composition",
     "renormalise_volatile_free",
     "select_prefix",
     "split_prefix",
+    "split_unit",
+    "suspect_misspelling",
     "validate_composition",
 ]

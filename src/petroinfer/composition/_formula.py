@@ -22,7 +22,7 @@ import pandas as pd
 
 from petroinfer.composition._names import name_category, parse_column
 from petroinfer.composition._units import molar_mass, oxide_stoichiometry
-from petroinfer.composition._validate import _numeric_column
+from petroinfer.composition._validate import numeric_column
 from petroinfer.errors import InputError, ModelError
 
 __all__ = [
@@ -127,6 +127,19 @@ def _pyroxene(f: pd.DataFrame) -> dict[str, np.ndarray]:
 class MineralSpec:
     """How to recalculate one mineral.
 
+    Parameters
+    ----------
+    oxygens : float
+        Oxygens per formula unit of the normalisation (e.g. 12 for garnet).
+    cations : float | None
+        Cations per formula unit when the formula is cation-normalised, else ``None``.
+    iron : str
+        How Fe³⁺ is estimated (``"droop"`` charge balance or ``"none"``).
+    endmembers : Callable[[DataFrame], dict[str, ndarray]]
+        Maps the formula table (cations per formula unit) to end-member fractions.
+    prefix : str
+        Whitney & Evans (2010) abbreviation used as column prefix (``"Grt"``).
+
     Attributes
     ----------
     oxygens:
@@ -183,7 +196,7 @@ def _select_columns(df: pd.DataFrame, prefix: str | None) -> dict[str, str]:
 def _numeric_block(df: pd.DataFrame, cols: dict[str, str]) -> pd.DataFrame:
     out = {}
     for name, col in cols.items():
-        v = _numeric_column(df[col], "non-numeric cell")
+        v = numeric_column(df[col], "non-numeric cell")
         neg = v < 0
         if neg.any():
             row = df.index[np.flatnonzero(neg.to_numpy())[0]]
@@ -202,33 +215,33 @@ def mineral_formula(
     prefix: str | None = "auto",
     endmembers: bool = True,
 ) -> pd.DataFrame:
-    """Structural formula (cations per N oxygens) and end-member fractions of mineral analyses.
+    r"""Structural formula (cations per N oxygens) and end-member fractions of mineral analyses.
 
     Parameters
     ----------
-    data:
+    data : DataFrame | Series
         Oxide analyses in wt% (rows = analyses; a Series is one analysis). Missing cells count
         as zero (not analysed). H2O, F, Cl, CO2 and LOI are not part of the oxygen basis.
-    mineral:
+    mineral : str | None
         ``"garnet"`` (12 O, 8 cations), ``"biotite"`` (11 O), ``"muscovite"`` (11 O),
         ``"plagioclase"``/``"feldspar"`` (8 O), ``"spinel"`` (4 O, 3 cations), ``"olivine"``
         (4 O), ``"pyroxene"`` (6 O, 4 cations), or ``None`` for the generic path (give
         ``oxygens``).
-    oxygens:
+    oxygens : float | None
         Oxygen basis; overrides the mineral default (e.g. 24 for garnet gives twice the
         cations, the same end-member fractions).
-    cations:
+    cations : float | None
         Ideal cation total on that basis, enabling the Droop (1987) Fe3+ estimate. Defaults to
         the mineral's value scaled to ``oxygens``.
-    fe3:
+    fe3 : str | float
         ``"auto"`` (the mineral's default), ``"charge-balance"`` (Droop 1987, needs a cation
         total), ``"ferrous"`` (all Fe as Fe2+), ``"ferric"`` (all Fe as Fe3+), or a number: the
         molar Fe3+/ΣFe. If both FeO and Fe2O3 are given, the measured split is kept.
-    prefix:
+    prefix : str | None
         Mineral prefix of the columns to use (``"Grt"`` for ``Grt_SiO2``). ``"auto"`` uses
         unprefixed oxide columns if there are any, else the mineral's standard prefix. Output
         end-member columns carry the same prefix (``Grt_XAlm``).
-    endmembers:
+    endmembers : bool
         Append end-member fractions (needs ``mineral``).
 
     Returns
@@ -245,7 +258,7 @@ def mineral_formula(
     -----
     For oxide :math:`M_xO_y` with mass fraction :math:`w` and molar mass :math:`W`, the cation
     and oxygen proportions are :math:`c = x w/W` and :math:`o = y w/W`; cations per *N* oxygens
-    are :math:`c\\,N/\\sum o` (Deer et al. 1992, Appendix).
+    are :math:`c\,N/\sum o` (Deer et al. 1992, Appendix).
 
     Fe3+ by charge balance (Droop 1987, Eq. 8): with all iron as Fe2+, let *S* be the cation
     sum per *N* oxygens and *T* the ideal cation total; if :math:`S > T`,
@@ -253,7 +266,7 @@ def mineral_formula(
     Fe3+ = 0.
 
     End-members: garnet fractions are X-site fractions of Fe2+, Mg, Ca, Mn; andradite takes
-    :math:`1.5\\,Fe^{3+}` of the Ca (Ca3Fe3+2Si3O12) and grossular the rest. Biotite:
+    :math:`1.5\,Fe^{3+}` of the Ca (Ca3Fe3+2Si3O12) and grossular the rest. Biotite:
     :math:`X_{Mg} = Mg/(Mg+Fe^{2+})`, eastonite = octahedral Al
     (:math:`Al^{VI} = Al - (4 - Si)`, capped at 1), and the rest split into phlogopite and
     annite by :math:`X_{Mg}`. Plagioclase: :math:`X_{An} = Ca/(Ca+Na+K)` etc. Muscovite:
@@ -407,6 +420,13 @@ def mineral_formula(
 def endmember_fractions(formula: pd.DataFrame, mineral: str) -> pd.DataFrame:
     """End-member fractions from a cation table produced by :func:`mineral_formula`.
 
+    Parameters
+    ----------
+    formula : DataFrame
+        Cations per formula unit, as returned by :func:`mineral_formula`.
+    mineral : str
+        Mineral name (a key of :data:`MINERALS`).
+
     Examples
     --------
     >>> import pandas as pd
@@ -427,13 +447,13 @@ def oxides_from_formula(
 
     Parameters
     ----------
-    formula:
+    formula : Mapping[str, float] | DataFrame
         Cations per formula unit, e.g. ``{"Fe2+": 3, "Al": 2, "Si": 3}`` (a mapping, or a
         DataFrame with one formula per row). ``Fe2+`` → FeO, ``Fe3+`` → Fe2O3, other cations
         → :data:`~petroinfer.composition.DEFAULT_OXIDES`.
-    h2o:
+    h2o : float
         Moles of H2O per formula unit (1 for O10(OH)2 micas), included in the analysis.
-    total:
+    total : float
         Sum of the returned oxides (100 for a perfect analysis).
 
     Returns

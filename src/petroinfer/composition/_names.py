@@ -26,15 +26,23 @@ __all__ = [
     "METADATA_COLUMNS",
     "MINERAL_ABBREVIATIONS",
     "REE",
+    "UNIT_ALIASES",
     "ParsedName",
     "canonical_name",
     "closest_names",
+    "element_symbols",
+    "is_isotope_ratio",
     "known_names",
+    "misspelled_columns",
+    "misspelled_message",
     "name_category",
     "normalise_columns",
     "parse_column",
+    "parse_unit",
     "select_prefix",
     "split_prefix",
+    "split_unit",
+    "suspect_misspelling",
 ]
 
 #: Oxides (and anions/volatiles reported alongside them) in the usual order of an analysis.
@@ -108,12 +116,14 @@ _PREFIX_ALIASES: dict[str, str] = {
 }  # fmt: skip
 
 _SKIP_ELEMENTS = {"n", "D", "T"}
-_UNITS = {
+#: Unit spellings found in headers and units rows (lower case, no spaces) → canonical unit.
+UNIT_ALIASES: dict[str, str] = {
     "wt%": "wt%", "wt.%": "wt%", "wt": "wt%", "wtpct": "wt%", "pct": "wt%", "%": "wt%",
     "percent": "wt%", "ppm": "ppm", "µg/g": "ppm", "ug/g": "ppm", "mg/kg": "ppm",
     "ppb": "ppb", "ng/g": "ppb", "apfu": "apfu", "mol": "mol", "mol%": "mol%", "molfrac": "mol",
     "permil": "permil", "‰": "permil",
 }  # fmt: skip
+_UNITS = UNIT_ALIASES  # private alias kept while other packages switch to the public name
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,17 @@ class ParsedName:
     """A parsed column header: optional mineral ``prefix``, canonical ``name`` and ``unit``.
 
     ``name`` is ``None`` when the header is not part of the vocabulary.
+
+    Parameters
+    ----------
+    prefix : str | None
+        Mineral prefix (Whitney & Evans 2010 abbreviation) or ``None``.
+    name : str | None
+        Canonical name, or ``None`` when the header is not in the vocabulary.
+    unit : str | None
+        Unit found in the header (``"wt%"``, ``"ppm"``...) or ``None``.
+    original : str
+        The header as written.
     """
 
     prefix: str | None
@@ -136,7 +157,21 @@ class ParsedName:
         return f"{self.prefix}_{self.name}" if self.prefix else self.name
 
 
-def _elements() -> tuple[str, ...]:
+@lru_cache(maxsize=1)
+def element_symbols() -> tuple[str, ...]:
+    """Chemical element symbols H–Pu (Z = 1–94) in order of atomic number.
+
+    Returns
+    -------
+    tuple of str
+        Symbols as written in chemistry (case-sensitive: ``"Co"`` is cobalt, ``"CO"`` is not an
+        element), from :mod:`periodictable` (IUPAC).
+
+    Examples
+    --------
+    >>> element_symbols()[:3], len(element_symbols())
+    (('H', 'He', 'Li'), 94)
+    """
     import periodictable
 
     return tuple(
@@ -144,6 +179,9 @@ def _elements() -> tuple[str, ...]:
         for e in periodictable.elements
         if 1 <= e.number <= 94 and e.symbol not in _SKIP_ELEMENTS
     )
+
+
+_elements = element_symbols  # private alias kept while other packages switch to the public name
 
 
 def _key(text: str) -> str:
@@ -159,7 +197,7 @@ def _tables() -> tuple[dict[str, str], dict[str, str]]:
         category[name] = "oxide"
     for name in VOLATILES:
         category[name] = "volatile"
-    for name in _elements():
+    for name in element_symbols():
         category.setdefault(name, "element")
     for name in REE:
         category[name] = "ree"
@@ -293,6 +331,11 @@ def known_names(category: str | Iterable[str] | None = None) -> list[str]:
 
     Categories: ``oxide``, ``volatile``, ``element``, ``ree``, ``isotope``, ``delta``,
     ``endmember``, ``total``, ``metadata``.
+
+    Parameters
+    ----------
+    category : str | Iterable[str] | None
+        One category or several; ``None`` for all names.
     """
     _, cats = _tables()
     if category is None:
@@ -308,17 +351,61 @@ _UNIT_RE = re.compile(
 )
 
 
-def _strip_unit(text: str) -> tuple[str, str | None]:
+def split_unit(text: str) -> tuple[str, str | None]:
+    """Split a unit suffix off a column header.
+
+    Parameters
+    ----------
+    text : str
+        A header such as ``"SiO2 (wt%)"``, ``"Rb_ppm"``, ``"Au [ppb]"`` or ``"SiO2%"``.
+
+    Returns
+    -------
+    name : str
+        The header without its unit (unchanged when no unit is recognised).
+    unit : str or None
+        Canonical unit (a value of :data:`UNIT_ALIASES`) or ``None``.
+
+    Examples
+    --------
+    >>> split_unit("SiO2 (wt%)"), split_unit("Rb_ppm"), split_unit("SiO2")
+    (('SiO2', 'wt%'), ('Rb', 'ppm'), ('SiO2', None))
+    """
     m = _UNIT_RE.match(text)
     if m:
         unit_raw = (m.group("u1") or m.group("u2") or "").lower().replace(" ", "")
-        unit = _UNITS.get(unit_raw)
+        unit = UNIT_ALIASES.get(unit_raw)
         if unit is not None and m.group("name").strip():
             return m.group("name").strip(), unit
     # "SiO2%" or "SiO2 %"
     if text.endswith("%") and len(text) > 1 and not text.lower().endswith("mol%"):
         return text[:-1].strip(), "wt%"
     return text, None
+
+
+_strip_unit = split_unit  # private alias kept while other packages switch to the public name
+
+
+def parse_unit(token: object) -> str | None:
+    """Canonical unit of a unit token (``"wt.%"`` → ``"wt%"``, ``"µg/g"`` → ``"ppm"``), else ``None``.
+
+    Brackets and spaces around the token are ignored; the match is case-insensitive. Used to
+    recognise a units row under a table header.
+
+    Parameters
+    ----------
+    token : object
+        A cell of a units row or a unit suffix.
+
+    Examples
+    --------
+    >>> parse_unit("(wt.%)"), parse_unit("µg/g"), parse_unit("SiO2")
+    ('wt%', 'ppm', None)
+    """
+    if token is None or (isinstance(token, float) and token != token):
+        return None
+    text = str(token).strip().strip("()[]{}").strip().lower().replace(" ", "")
+    return UNIT_ALIASES.get(text)
 
 
 def _lookup(text: str) -> str | None:
@@ -349,7 +436,7 @@ def split_prefix(name: str) -> tuple[str | None, str]:
 
     Parameters
     ----------
-    name:
+    name : str
         A column header such as ``"Grt_SiO2"``, ``"bt-XMg"``, ``"Pl XAn"`` or ``"SiO2"``.
 
     Returns
@@ -390,7 +477,7 @@ def parse_column(name: str) -> ParsedName:
     'Grt_FeOT'
     """
     text = str(name).strip()
-    body, unit = _strip_unit(text)
+    body, unit = split_unit(text)
     canon = _lookup(body)
     if canon is not None:
         return ParsedName(None, canon, unit, text)
@@ -398,7 +485,7 @@ def parse_column(name: str) -> ParsedName:
     if m:
         prefix = _prefix(m.group(1))
         if prefix is not None:
-            rest, unit2 = _strip_unit(m.group(2).strip())
+            rest, unit2 = split_unit(m.group(2).strip())
             canon = _lookup(rest)
             if canon is not None:
                 return ParsedName(prefix, canon, unit or unit2, text)
@@ -417,10 +504,12 @@ def select_prefix(df: pd.DataFrame, prefix: str | None, *, strip: bool = True) -
 
     Parameters
     ----------
-    prefix:
+    df : DataFrame
+        Table with mineral-prefixed columns; it is not modified.
+    prefix : str | None
         Mineral abbreviation (any accepted spelling: ``"Grt"``, ``"gt"``, ``"garnet"``) or
         ``None`` for the unprefixed columns.
-    strip:
+    strip : bool
         Return canonical names without the prefix (``SiO2``) instead of ``Grt_SiO2``.
 
     Examples
@@ -447,9 +536,9 @@ def canonical_name(name: str, *, strict: bool = False) -> str | None:
 
     Parameters
     ----------
-    name:
+    name : str
         Any header (``"SIO2"``, ``"FeO*"``, ``"87Sr/86Sr"``, ``"Grt_XAlm"``, ``"Rb (ppm)"``).
-    strict:
+    strict : bool
         If True, return ``None`` for unknown names; otherwise return the stripped input.
 
     Returns
@@ -474,6 +563,11 @@ def canonical_name(name: str, *, strict: bool = False) -> str | None:
 def name_category(name: str) -> str | None:
     """Category of a (possibly prefixed or aliased) column name, or ``None`` if unknown.
 
+    Parameters
+    ----------
+    name : str
+        Any header (aliases and mineral prefixes are resolved).
+
     Examples
     --------
     >>> name_category("Grt_SiO2"), name_category("La"), name_category("87Sr/86Sr")
@@ -492,12 +586,21 @@ def closest_names(name: str, n: int = 1, cutoff: float = 0.6) -> list[str]:
     trying the digit ``0`` read as the letter ``O``), plus 0.15 when the leading element symbol
     agrees.
 
+    Parameters
+    ----------
+    name : str
+        An unknown header.
+    n : int
+        Number of suggestions returned.
+    cutoff : float
+        Smallest similarity (0–1) for a suggestion.
+
     Examples
     --------
     >>> closest_names("Al203"), closest_names("SiO3")
     (['Al2O3'], ['SiO2'])
     """
-    body, _ = _strip_unit(str(name).strip())
+    body, _ = split_unit(str(name).strip())
     variants = {body.lower(), body.replace("0", "O").lower()}
     lead = re.match(r"[A-Z][a-z]?", body[:1].upper() + body[1:2].lower())
     scored: list[tuple[float, str]] = []
@@ -519,12 +622,12 @@ def normalise_columns(
 
     Parameters
     ----------
-    df:
+    df : DataFrame
         Any table; it is not modified.
-    errors:
+    errors : str
         ``"ignore"`` keeps unknown headers as they are; ``"raise"`` raises
         :class:`~petroinfer.errors.InputError` listing them with suggestions.
-    mapping:
+    mapping : Mapping[str, str] | None
         Explicit renames applied first (user overrides of the vocabulary).
 
     Returns
@@ -576,4 +679,174 @@ def _unknown_message(unknown: list[str]) -> str:
         "unknown column name(s): "
         + ", ".join(parts)
         + "; rename them, or pass them as ignore=... / --ignore if they are not compositional"
+    )
+
+
+_RATIO_RE = re.compile(r"^([A-Z][a-z]?)(\d{1,3})([A-Z][a-z]?)(\d{1,3})$")
+#: Categories whose members are measured chemistry (a near-miss of one of them is a likely typo).
+_CHEMISTRY = frozenset({"oxide", "volatile", "element", "ree", "isotope"})
+
+
+def is_isotope_ratio(name: str) -> bool:
+    """Whether a column name is an isotope ratio (``Sr87Sr86``, ``87Sr/86Sr``, ``Ar40Ar39``).
+
+    Parameters
+    ----------
+    name : str
+        Any header; known ratios in any common spelling are recognised through
+        :func:`canonical_name`, and other ``<El><A><El><A>`` names when each mass number
+        :math:`A` is at least the element's atomic number :math:`Z` (so the oxide ``Fe2O3``,
+        with :math:`A = 2 < Z_{Fe} = 26`, is not a ratio).
+
+    Returns
+    -------
+    bool
+        Isotope ratios are not parts of a composition: they are never closed or log-ratioed
+        together with abundances (DESIGN.md §2).
+
+    Examples
+    --------
+    >>> is_isotope_ratio("87Sr/86Sr"), is_isotope_ratio("Ar40Ar39"), is_isotope_ratio("Fe2O3")
+    (True, True, False)
+    """
+    if name_category(str(name)) == "isotope":
+        return True
+    m = _RATIO_RE.match(str(name).strip())
+    if not m:
+        return False
+    symbols = element_symbols()
+    e1, a1, e2, a2 = m.groups()
+    if e1 not in symbols or e2 not in symbols:
+        return False
+    return int(a1) >= symbols.index(e1) + 1 and int(a2) >= symbols.index(e2) + 1
+
+
+def _known(text: str) -> str | None:
+    """Canonical name of ``text`` when it is a chemistry name (not metadata/totals), else None."""
+    canon = canonical_name(text, strict=True)
+    if canon is None or name_category(canon) not in _CHEMISTRY:
+        return None
+    if name_category(canon) in {"element", "ree"} and canon.lower() != text.lower():
+        return None
+    return canon
+
+
+def suspect_misspelling(name: str) -> str | None:
+    """The chemistry name an unknown header most likely misspells, or ``None``.
+
+    Deliberately narrow, so that ordinary metadata headers (``Ref``, ``Run``, ``Time``, ``Year``)
+    are never taken for typos. A header is suspect when it is not in the vocabulary and
+
+    1. reading the digit ``0`` as the letter ``O`` gives a known name (``Mg0``, ``Al203``,
+       ``Si02``, ``H20``);
+    2. dropping a doubled last letter gives a known name (``Zrr``, ``Rbb``, ``MgOO``);
+    3. it is written like an oxide formula (element symbols, digits, ``O``) but is not a known
+       oxide, and a known oxide of the same cation exists; the closest one is suggested
+       (``SiO3`` → ``SiO2``, ``Al2O4`` → ``Al2O3``).
+
+    Parameters
+    ----------
+    name : str
+        A column header (a unit suffix such as ``" (ppm)"`` is ignored).
+
+    Returns
+    -------
+    str or None
+        The suggested canonical name.
+
+    Examples
+    --------
+    >>> suspect_misspelling("Mg0"), suspect_misspelling("Zrr"), suspect_misspelling("SiO3")
+    ('MgO', 'Zr', 'SiO2')
+    >>> suspect_misspelling("Ref") is None, suspect_misspelling("MgO") is None
+    (True, True)
+    """
+    text = str(name).strip()
+    if parse_column(text).name is not None:
+        return None
+    body, _ = split_unit(text)
+    body = body.strip()
+    if len(body) < 2:
+        return None
+    if "0" in body and not body.replace("0", "").isdigit():
+        hit = _known(body.replace("0", "O"))
+        if hit is not None:
+            return hit
+    if body[-1].isalpha() and body[-1].lower() == body[-2].lower():
+        hit = _known(body[:-1])
+        if hit is not None:
+            return hit
+    m = re.fullmatch(r"((?:[A-Z][a-z]?\d*)+?)O\d*T?", body)
+    if m:
+        symbols = set(element_symbols())
+        cations = re.findall(r"[A-Z][a-z]?", m.group(1))
+        if cations and all(c in symbols and c != "O" for c in cations):
+            same = [
+                ox
+                for ox in known_names("oxide")
+                if re.findall(r"[A-Z][a-z]?", ox.rstrip("T"))[:-1] == cations
+            ]
+            close = difflib.get_close_matches(body, same, n=1, cutoff=0.5)
+            if close:
+                return close[0]
+    return None
+
+
+def misspelled_columns(columns: Iterable[object], *, ignore: Iterable[str] = ()) -> dict[str, str]:
+    """Headers that look like misspelled chemistry names, with the suggested name.
+
+    Parameters
+    ----------
+    columns : iterable
+        Column headers of a table.
+    ignore : iterable of str
+        Headers declared as metadata (never reported).
+
+    Returns
+    -------
+    dict
+        ``{header: suggestion}`` in column order (see :func:`suspect_misspelling`).
+
+    Examples
+    --------
+    >>> misspelled_columns(["Sample", "SiO2", "Mg0", "Zrr", "Ref"])
+    {'Mg0': 'MgO', 'Zrr': 'Zr'}
+    >>> misspelled_columns(["Mg0"], ignore=["Mg0"])
+    {}
+    """
+    skip = {str(c) for c in ignore}
+    out: dict[str, str] = {}
+    for col in columns:
+        if str(col) in skip:
+            continue
+        hit = suspect_misspelling(str(col))
+        if hit is not None:
+            out[str(col)] = hit
+    return out
+
+
+def misspelled_message(found: Mapping[str, str], *, option: str = "ignore") -> str:
+    """One-line message for :func:`misspelled_columns` hits (used by every table check).
+
+    Parameters
+    ----------
+    found : Mapping[str, str]
+        ``{header: suggestion}`` as returned by :func:`misspelled_columns`.
+    option : str
+        Name of the option that declares metadata columns (``ignore``).
+
+    Examples
+    --------
+    >>> misspelled_message({"Mg0": "MgO"}).split(";")[0]
+    "column 'Mg0' (did you mean 'MgO'?) looks like a misspelled chemistry name"
+    """
+    parts = [f"{k!r} (did you mean {v!r}?)" for k, v in found.items()]
+    noun = "column" if len(parts) == 1 else "columns"
+    verb = "looks" if len(parts) == 1 else "look"
+    return (
+        f"{noun} {', '.join(parts[:1]) if len(parts) == 1 else ', '.join(parts)} {verb} like "
+        f"{'a misspelled chemistry name' if len(parts) == 1 else 'misspelled chemistry names'}"
+        f"; rename {'it' if len(parts) == 1 else 'them'}, or declare "
+        f"{'it' if len(parts) == 1 else 'them'} as metadata with {option}={list(found)} "
+        "(--ignore on the command line)"
     )

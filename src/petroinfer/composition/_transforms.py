@@ -92,11 +92,18 @@ def _check_positive(arr: np.ndarray, info: Any, *, allow_zero: bool = False) -> 
 
 
 def close(X: Any, total: float = 1.0) -> Any:
-    """Closure: rescale each composition so that its parts sum to ``total``.
+    r"""Closure: rescale each composition so that its parts sum to ``total``.
+
+    Parameters
+    ----------
+    X : Any
+        Composition(s): a 1-D vector of parts, a 2-D array (rows = analyses) or a DataFrame.
+    total : float
+        Sum of the parts after closure (1 for proportions, 100 for wt%).
 
     Notes
     -----
-    :math:`\\mathcal{C}(x)_i = \\kappa\\, x_i / \\sum_j x_j` (Aitchison 1986, Def. 2.1).
+    :math:`\mathcal{C}(x)_i = \kappa\, x_i / \sum_j x_j` (Aitchison 1986, Def. 2.1).
 
     Examples
     --------
@@ -114,11 +121,16 @@ def close(X: Any, total: float = 1.0) -> Any:
 
 
 def clr(X: Any) -> Any:
-    """Centred log-ratio transform.
+    r"""Centred log-ratio transform.
+
+    Parameters
+    ----------
+    X : Any
+        Composition(s): a 1-D vector of parts, a 2-D array (rows = analyses) or a DataFrame.
 
     Notes
     -----
-    :math:`\\mathrm{clr}(x)_i = \\ln x_i - \\frac{1}{D}\\sum_j \\ln x_j` (Aitchison 1986).
+    :math:`\mathrm{clr}(x)_i = \ln x_i - \frac{1}{D}\sum_j \ln x_j` (Aitchison 1986).
     The result sums to zero along each row; it is scale invariant, so closure is not needed.
 
     Examples
@@ -134,7 +146,20 @@ def clr(X: Any) -> Any:
 
 
 def inverse_clr(Y: Any, total: float = 1.0) -> Any:
-    """Inverse of :func:`clr`: :math:`x = \\mathcal{C}(\\exp y)`."""
+    r"""Inverse of :func:`clr`: :math:`x = \mathcal{C}(\exp y)`.
+
+    Parameters
+    ----------
+    Y : Any
+        Centred log-ratio coordinates (D per analysis), as returned by :func:`clr`.
+    total : float
+        Sum of the parts of the result.
+
+    Returns
+    -------
+    Any
+        Compositions of the same kind as ``Y`` (array or DataFrame), rows summing to ``total``.
+    """
     arr, info = _to_array(Y)
     out = np.exp(arr - arr.max(axis=1, keepdims=True))
     out = total * out / out.sum(axis=1, keepdims=True)
@@ -154,16 +179,18 @@ def _ref_index(reference: int | str, cols: Sequence[Any] | None, D: int) -> int:
 
 
 def alr(X: Any, reference: int | str = -1) -> Any:
-    """Additive log-ratio transform against one reference part.
+    r"""Additive log-ratio transform against one reference part.
 
     Parameters
     ----------
-    reference:
+    X : Any
+        Composition(s): a 1-D vector of parts, a 2-D array (rows = analyses) or a DataFrame.
+    reference : int | str
         Position or name of the denominator part (default: the last part).
 
     Notes
     -----
-    :math:`\\mathrm{alr}(x)_i = \\ln(x_i/x_r)` for :math:`i \\ne r` (Aitchison 1986).
+    :math:`\mathrm{alr}(x)_i = \ln(x_i/x_r)` for :math:`i \ne r` (Aitchison 1986).
 
     Examples
     --------
@@ -190,6 +217,17 @@ def inverse_alr(
 
     Part names and position are taken from ``Y.attrs["logratio"]`` when ``Y`` came from
     :func:`alr`; otherwise pass ``parts``.
+
+    Parameters
+    ----------
+    Y : Any
+        Log-ratio coordinates (D−1 per analysis), as returned by :func:`alr`.
+    reference : int
+        Position of the reference part in the reconstructed composition.
+    parts : Sequence[str] | None
+        Names of the D parts of the result (default: taken from ``Y`` when it carries them).
+    total : float
+        Sum of the parts of the result.
     """
     arr, info = _to_array(Y)
     meta = info[3].get("logratio") or {}
@@ -204,13 +242,18 @@ def inverse_alr(
 
 
 def helmert_basis(D: int) -> np.ndarray:
-    """Orthonormal (D−1)×D contrast matrix of the Helmert type (rows sum to zero).
+    r"""Orthonormal (D−1)×D contrast matrix of the Helmert type (rows sum to zero).
+
+    Parameters
+    ----------
+    D : int
+        Number of parts (at least 2).
 
     Notes
     -----
-    Row *i* (1-based): :math:`1/\\sqrt{i(i+1)}` for the first *i* parts, :math:`-i/\\sqrt{i(i+1)}`
+    Row *i* (1-based): :math:`1/\sqrt{i(i+1)}` for the first *i* parts, :math:`-i/\sqrt{i(i+1)}`
     for part *i+1*, zero afterwards (Egozcue et al. 2003, Eq. 2 style balances).
-    :math:`V V^T = I_{D-1}`, :math:`V \\mathbf{1} = 0`.
+    :math:`V V^T = I_{D-1}`, :math:`V \mathbf{1} = 0`.
     """
     if D < 2:
         raise ModelError(f"an ilr basis needs at least 2 parts, got {D}")
@@ -222,17 +265,19 @@ def helmert_basis(D: int) -> np.ndarray:
 
 
 def ilr(X: Any, basis: np.ndarray | None = None) -> Any:
-    """Isometric log-ratio transform.
+    r"""Isometric log-ratio transform.
 
     Parameters
     ----------
-    basis:
+    X : Any
+        Composition(s): a 1-D vector of parts, a 2-D array (rows = analyses) or a DataFrame.
+    basis : ndarray | None
         Orthonormal (D−1)×D contrast matrix; default :func:`helmert_basis`.
 
     Notes
     -----
-    :math:`\\mathrm{ilr}(x) = V\\,\\mathrm{clr}(x)` (Egozcue et al. 2003). The map is an isometry
-    between the simplex with the Aitchison metric and :math:`\\mathbb{R}^{D-1}`.
+    :math:`\mathrm{ilr}(x) = V\,\mathrm{clr}(x)` (Egozcue et al. 2003). The map is an isometry
+    between the simplex with the Aitchison metric and :math:`\mathbb{R}^{D-1}`.
 
     Examples
     --------
@@ -260,7 +305,24 @@ def inverse_ilr(
     parts: Sequence[str] | None = None,
     total: float = 1.0,
 ) -> Any:
-    """Inverse of :func:`ilr`: :math:`x = \\mathcal{C}(\\exp(V^T y))`."""
+    r"""Inverse of :func:`ilr`: :math:`x = \mathcal{C}(\exp(V^T y))`.
+
+    Parameters
+    ----------
+    Y : Any
+        Isometric log-ratio coordinates (D−1 per analysis), as returned by :func:`ilr`.
+    basis : ndarray | None
+        The (D−1)×D contrast matrix used by :func:`ilr` (default :func:`helmert_basis`).
+    parts : Sequence[str] | None
+        Names of the D parts of the result.
+    total : float
+        Sum of the parts of the result.
+
+    Returns
+    -------
+    Any
+        Compositions of the same kind as ``Y`` (array or DataFrame), rows summing to ``total``.
+    """
     arr, info = _to_array(Y)
     meta = info[3].get("logratio") or {}
     if basis is None and "basis" in meta:

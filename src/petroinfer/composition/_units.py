@@ -17,15 +17,18 @@ import numpy as np
 import pandas as pd
 
 from petroinfer.composition._names import VOLATILES, name_category, parse_column
-from petroinfer.composition._validate import _numeric_column
+from petroinfer.composition._validate import numeric_column
 from petroinfer.errors import InputError, ModelError
 
 __all__ = [
+    "CF_UNITS",
     "DEFAULT_OXIDES",
     "UNIT_FACTORS",
+    "cf_units",
     "convert_units",
     "element_to_oxide",
     "molar_mass",
+    "oxide_cation",
     "oxide_stoichiometry",
     "oxide_to_element",
     "recalculate_iron",
@@ -36,6 +39,13 @@ T = TypeVar("T", pd.DataFrame, pd.Series)
 
 #: Mass-fraction units and their value for a mass fraction of 1.
 UNIT_FACTORS: dict[str, float] = {"fraction": 1.0, "wt%": 1e2, "ppm": 1e6, "ppb": 1e9}
+
+#: CF/UDUNITS-2 spelling of each composition unit, for ``attrs["units"]`` of output variables
+#: (CF conventions §3.1: dimensionless ratios as ``"1"`` or a power of ten; UDUNITS ``percent``).
+CF_UNITS: dict[str, str] = {
+    "wt%": "percent", "mol%": "percent", "fraction": "1", "ppm": "1e-6", "ppb": "1e-9",
+    "apfu": "1", "permil": "1e-3", "mol": "mol/(100 g)",
+}  # fmt: skip
 
 #: Oxide used for each element when converting elements to oxides (total Fe as FeO).
 DEFAULT_OXIDES: dict[str, str] = {
@@ -101,6 +111,57 @@ def oxide_stoichiometry(oxide: str) -> tuple[str, float, float]:
     return cations[0], atoms[cations[0]], atoms["O"]
 
 
+def cf_units(unit: str) -> str:
+    """CF-style units string of a composition unit (``"wt%"`` → ``"percent"``, ``"ppm"`` → ``"1e-6"``).
+
+    The one place where petroinfer's unit names meet the CF conventions used in the
+    ``attrs["units"]`` of xarray/NetCDF outputs. Units that are already CF/UDUNITS strings
+    (``"K"``, ``"bar"``, ``"m2 s-1"``) are returned unchanged.
+
+    Parameters
+    ----------
+    unit : str
+        A unit name as used in tables (a key of :data:`CF_UNITS`) or a UDUNITS string.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> cf_units("wt%"), cf_units("ppm"), cf_units("K")
+    ('percent', '1e-6', 'K')
+    """
+    return CF_UNITS.get(str(unit), str(unit))
+
+
+def oxide_cation(name: str) -> str | None:
+    """Cation symbol of an oxide column (``"Al2O3"`` → ``"Al"``, ``"FeOT"`` → ``"Fe"``), else ``None``.
+
+    Parameters
+    ----------
+    name : str
+        Any header; aliases and mineral prefixes are resolved (``"Grt_FeO*"`` → ``"Fe"``).
+
+    Returns
+    -------
+    str or None
+        ``None`` for anything that is not a simple oxide :math:`M_xO_y` of the vocabulary
+        (elements, volatiles such as ``H2O``, isotope ratios, metadata).
+
+    Examples
+    --------
+    >>> oxide_cation("Al2O3"), oxide_cation("Grt_FeO*"), oxide_cation("La")
+    ('Al', 'Fe', None)
+    """
+    if name_category(str(name)) != "oxide":
+        return None
+    try:
+        return oxide_stoichiometry(str(name))[0]
+    except InputError:
+        return None
+
+
 def _as_frame(data: T) -> tuple[pd.DataFrame, bool]:
     if isinstance(data, pd.Series):
         return data.to_frame().T, True
@@ -119,7 +180,7 @@ def _back(df: pd.DataFrame, was_series: bool, template: pd.DataFrame | pd.Series
 
 def _numeric(df: pd.DataFrame, cols: Iterable[str]) -> pd.DataFrame:
     return pd.DataFrame(
-        {c: _numeric_column(df[c], "non-numeric cell") for c in cols}, index=df.index
+        {c: numeric_column(df[c], "non-numeric cell") for c in cols}, index=df.index
     )
 
 
@@ -134,16 +195,16 @@ def convert_units(
     *,
     columns: Iterable[str] | None = None,
 ) -> T:
-    """Convert abundances between ``"wt%"``, ``"ppm"``, ``"ppb"``, ``"fraction"`` and ``"mol"``.
+    r"""Convert abundances between ``"wt%"``, ``"ppm"``, ``"ppb"``, ``"fraction"`` and ``"mol"``.
 
     Parameters
     ----------
-    data:
+    data : DataFrame or Series
         DataFrame (rows = analyses) or Series; columns named by species.
-    from_unit, to_unit:
+    from_unit, to_unit : str
         ``"mol"`` means moles of the species per 100 g of sample (wt% / M), the quantity used in
         formula recalculation and the CIPW norm.
-    columns:
+    columns : Iterable[str] | None
         Columns to convert (default: every oxide, volatile and element column).
 
     Returns
@@ -152,7 +213,7 @@ def convert_units(
 
     Notes
     -----
-    Mass fractions: :math:`w_{ppm} = 10^4 w_{wt\\%}`; moles per 100 g: :math:`n_i = w_{i,wt\\%}/M_i`
+    Mass fractions: :math:`w_{ppm} = 10^4 w_{wt\%}`; moles per 100 g: :math:`n_i = w_{i,wt\%}/M_i`
     with :math:`M_i` the molar mass of species *i*.
 
     Examples
@@ -197,11 +258,18 @@ def _split(name: str) -> tuple[str | None, str]:
 
 
 def oxide_to_element(data: T, *, columns: Iterable[str] | None = None) -> T:
-    """Convert oxide mass fractions to element mass fractions (same unit).
+    r"""Convert oxide mass fractions to element mass fractions (same unit).
 
     Each oxide column :math:`M_xO_y` becomes a column of element :math:`M` with
-    :math:`w_M = w_{ox}\\, x M_M / M_{ox}`. Total-iron oxides give ``Fe``; when FeO and Fe2O3 are
+    :math:`w_M = w_{ox}\, x M_M / M_{ox}`. Total-iron oxides give ``Fe``; when FeO and Fe2O3 are
     both present their Fe is summed.
+
+    Parameters
+    ----------
+    data : DataFrame or Series
+        Oxide abundances: DataFrame (rows = analyses) or Series (one analysis).
+    columns : Iterable[str] | None
+        Columns to convert (default: every oxide column).
 
     Examples
     --------
@@ -238,8 +306,12 @@ def element_to_oxide(
 
     Parameters
     ----------
-    oxides:
+    data : DataFrame or Series
+        Element abundances: DataFrame (rows = analyses) or Series (one analysis).
+    oxides : dict[str, str] | None
         Element → oxide overrides of :data:`DEFAULT_OXIDES` (e.g. ``{"Fe": "Fe2O3T"}``).
+    columns : Iterable[str] | None
+        Columns to convert (default: every element and REE column).
 
     Examples
     --------
@@ -266,23 +338,25 @@ def element_to_oxide(
 
 
 def recalculate_iron(data: T, to: str = "FeOT", *, fe3_fe_total: float | None = None) -> T:
-    """Express iron as ``"FeOT"``, ``"Fe2O3T"`` or split into ``"FeO+Fe2O3"``.
+    r"""Express iron as ``"FeOT"``, ``"Fe2O3T"`` or split into ``"FeO+Fe2O3"``.
 
     All iron columns present (FeO, Fe2O3, FeOT, Fe2O3T) are first combined into total Fe (as
     FeO), then written in the requested form; the source iron columns are removed.
 
     Parameters
     ----------
-    to:
+    data : DataFrame or Series
+        Analyses: DataFrame (rows = analyses) or Series (one analysis).
+    to : str
         Target speciation.
-    fe3_fe_total:
+    fe3_fe_total : float | None
         Molar Fe3+/ΣFe used to split total iron when ``to="FeO+Fe2O3"`` (required then).
 
     Notes
     -----
-    :math:`FeO_T = FeO + 2 M_{FeO}/M_{Fe_2O_3}\\,Fe_2O_3 = FeO + 0.89981\\,Fe_2O_3` and
-    :math:`Fe_2O_3^T = 1.11134\\,FeO_T`. With :math:`r` = Fe3+/ΣFe:
-    :math:`FeO = (1-r) FeO_T`, :math:`Fe_2O_3 = 1.11134\\, r\\, FeO_T`.
+    :math:`FeO_T = FeO + 2 M_{FeO}/M_{Fe_2O_3}\,Fe_2O_3 = FeO + 0.89981\,Fe_2O_3` and
+    :math:`Fe_2O_3^T = 1.11134\,FeO_T`. With :math:`r` = Fe3+/ΣFe:
+    :math:`FeO = (1-r) FeO_T`, :math:`Fe_2O_3 = 1.11134\, r\, FeO_T`.
     If FeOT (or Fe2O3T) is given together with FeO or Fe2O3, the total column wins.
 
     Examples
@@ -335,11 +409,20 @@ def recalculate_iron(data: T, to: str = "FeOT", *, fe3_fe_total: float | None = 
 def renormalise_volatile_free(
     data: T, *, total: float = 100.0, volatiles: Iterable[str] = VOLATILES
 ) -> T:
-    """Drop volatile columns and rescale the oxides of each analysis to ``total``.
+    r"""Drop volatile columns and rescale the oxides of each analysis to ``total``.
+
+    Parameters
+    ----------
+    data : DataFrame or Series
+        Analyses: DataFrame (rows = analyses) or Series (one analysis).
+    total : float
+        Sum of the oxides after rescaling (wt%).
+    volatiles : Iterable[str]
+        Names of the volatile columns to drop (default :data:`VOLATILES`).
 
     Notes
     -----
-    :math:`w_i' = w_i \\cdot \\text{total} / \\sum_{j \\notin V} w_j` over oxide columns only
+    :math:`w_i' = w_i \cdot \text{total} / \sum_{j \notin V} w_j` over oxide columns only
     (trace elements in ppm are left as they are; a ``Total`` column is recomputed).
 
     Examples

@@ -16,7 +16,14 @@ from petroinfer.composition._names import (
 )
 from petroinfer.errors import InputError, ModelError
 
-__all__ = ["DEFAULT_UNITS", "oxide_total", "validate_composition"]
+__all__ = [
+    "DEFAULT_UNITS",
+    "numeric_column",
+    "override_units",
+    "oxide_total",
+    "parse_numbers",
+    "validate_composition",
+]
 
 #: Default unit of each category when neither ``units=`` nor the table says otherwise.
 DEFAULT_UNITS: dict[str, str] = {
@@ -34,20 +41,61 @@ def _first(mask: pd.Series | np.ndarray, index: pd.Index) -> tuple[object, int]:
     return index[pos], int(arr.sum())
 
 
-def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Numbers of one column and the mask of its cells that hold something other than a number."""
+def parse_numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Numbers of one column and the mask of its cells that hold something other than a number.
+
+    Parameters
+    ----------
+    raw : Series
+        Cells as read (strings, numbers, NaN/None for empty cells).
+
+    Returns
+    -------
+    numbers : Series
+        Float values; NaN where the cell is empty or not a number.
+    bad : ndarray of bool
+        True where the cell holds something (text such as ``"<0.01"``, ``"n.d."``) that is not
+        a number; empty cells are not bad.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> num, bad = parse_numbers(pd.Series(["1.5", "n.d.", None]))
+    >>> num.tolist()[0], bad.tolist()
+    (1.5, [False, True, False])
+    """
     numeric = pd.to_numeric(raw, errors="coerce")
     return numeric, (numeric.isna() & raw.notna()).to_numpy()
 
 
-def _numeric_column(raw: pd.Series, message: str) -> pd.Series:
+def numeric_column(raw: pd.Series, message: str) -> pd.Series:
     """Float copy of one column, or an :class:`InputError` naming the first non-numeric cell.
 
-    The error names the column (``raw.name``), the row and the cell's value; ``{n}`` in
-    ``message`` is replaced by the number of non-numeric cells in the column. Empty cells
-    (NaN/None) are not errors here: they stay NaN for the caller to judge.
+    Parameters
+    ----------
+    raw : Series
+        One column; its ``name`` is the column named in the error, its index the row ids.
+    message : str
+        What is wrong; ``{n}`` is replaced by the number of non-numeric cells in the column.
+
+    Returns
+    -------
+    Series
+        Float values. Empty cells (NaN/None) are not errors here: they stay NaN for the caller
+        to judge.
+
+    Raises
+    ------
+    InputError
+        Naming the column, the row (index label) and the cell's value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> numeric_column(pd.Series(["1", "2.5"], name="SiO2"), "non-numeric cell").tolist()
+    [1.0, 2.5]
     """
-    numeric, bad = _parse_numbers(raw)
+    numeric, bad = parse_numbers(raw)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(
@@ -59,7 +107,7 @@ def _numeric_column(raw: pd.Series, message: str) -> pd.Series:
     return numeric.astype(float)
 
 
-def _override_units(
+def override_units(
     found: Mapping[str, str],
     columns: Iterable[Any],
     units: str | Mapping[str, str] | None,
@@ -67,8 +115,27 @@ def _override_units(
 ) -> dict[str, str]:
     """Units ``found`` in the table, overridden by the caller's ``units=``.
 
-    A string applies to every abundance column (oxide, volatile, element, REE, total); a mapping
-    sets single columns, its keys translated to column names by ``key``.
+    Parameters
+    ----------
+    found : mapping
+        ``{column: unit}`` read from the table (header suffixes, units row).
+    columns : iterable
+        The table's columns.
+    units : str, mapping or None
+        A string applies to every abundance column (oxide, volatile, element, REE, total); a
+        mapping sets single columns, its keys translated to column names by ``key``.
+    key : callable
+        Maps a key of ``units`` to the column it means (e.g. :func:`canonical_name`).
+
+    Returns
+    -------
+    dict
+        ``{column: unit}``.
+
+    Examples
+    --------
+    >>> override_units({"SiO2": "wt%"}, ["SiO2", "Rb"], "ppm", str)
+    {'SiO2': 'ppm', 'Rb': 'ppm'}
     """
     out = dict(found)
     if isinstance(units, str):
@@ -79,6 +146,29 @@ def _override_units(
         for k, v in units.items():
             out[key(k)] = v
     return out
+
+
+# private aliases kept while other packages switch to the public names
+_parse_numbers = parse_numbers
+_numeric_column = numeric_column
+_override_units = override_units
+
+
+#: Larger numbers are no measurement in any unit of a mass fraction (1 = 10^9 ppb).
+ABSURD = 1e9
+
+
+def _magnitude_hint(unit: str, value: float) -> str:
+    """What a value above the maximum of its unit most likely is."""
+    if unit == "wt%" and value <= _MAX["ppm"]:
+        return "looks like ppm; convert, or pass units='ppm'"
+    if unit in {"wt%", "ppm"} and value <= _MAX["ppb"]:
+        return "looks like ppb; convert, or pass units='ppb'"
+    if unit == "fraction" and value <= 100.0:
+        return "looks like a percentage; divide by 100"
+    if unit == "mol%":
+        return "check the unit"
+    return f"not a {unit} value; check the cell and the unit"
 
 
 def _unit_of(col: str, units: Mapping[str, str]) -> str | None:
@@ -95,6 +185,11 @@ def oxide_total(df: pd.DataFrame) -> pd.Series:
 
     Total-iron columns (FeOT, Fe2O3T) are used only when neither FeO nor Fe2O3 is present;
     ``Total``, ``LOI`` and ``H2O-`` are excluded. Missing cells count as zero.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Analyses (rows) with oxide columns in wt%.
     """
     groups: dict[str | None, list[str]] = {}
     for c in df.columns:
@@ -133,23 +228,24 @@ def validate_composition(
 
     Parameters
     ----------
-    df:
+    df : DataFrame
         One analysis per row; not modified. Sample ids are the index, or ``id_column``.
-    id_column:
+    id_column : str | None
         Column holding sample ids (it becomes the index of the result).
-    units:
+    units : str | Mapping[str, str] | None
         One unit for all abundance columns (``"wt%"``, ``"ppm"``, ``"ppb"``) or a mapping
         ``{column: unit}``. Default: ``df.attrs["units"]`` (set by
         :func:`petroinfer.io.read_table`), else oxides in wt%, elements in ppm, end-members as
         fractions.
-    totals:
+    totals : tuple[float, float] | None
         Accepted window (wt%) for the oxide total of each analysis; default 95–102 wt% (mineral
         analyses). ``None`` skips the check (e.g. trace-element tables).
-    ignore:
+    ignore : Iterable[str]
         Columns to leave out of all checks (kept in the result as they are).
-    unknown:
-        ``"raise"`` (default) or ``"ignore"`` for headers outside the vocabulary. Columns with no
-        numeric cell at all (labels, comments) are treated as metadata and never flagged.
+    unknown : str
+        ``"raise"`` (default) or ``"ignore"`` for headers outside the vocabulary. Columns with an
+        unknown name and no numeric cell at all (labels, comments) are treated as metadata and
+        never flagged.
 
     Returns
     -------
@@ -161,9 +257,12 @@ def validate_composition(
     ------
     InputError
         On the first of: duplicated sample ids; unknown column names (all listed, each with the
-        closest known name); non-numeric cells; negative abundances; all-zero rows;
-        values impossible in their unit (oxide > 100 wt%: a ppm/wt% mix-up; fraction > 1: a
-        percentage); oxide totals outside ``totals``. The message names the column, the row
+        closest known name); non-numeric cells (a column named like an oxide or element must
+        hold numbers even when all its cells are text); negative abundances; infinite or absurd
+        numbers (above :data:`ABSURD` = 1e9, impossible in any unit); values impossible in their
+        unit (oxide > 100 wt%: a ppm/wt% mix-up; fraction > 1: a percentage — an analytical
+        ``Total`` is not such a value, it is judged by ``totals``); all-zero rows; oxide
+        totals outside ``totals``. The message names the column, the row
         (sample id) and the value, and counts further offending cells.
 
     Examples
@@ -214,7 +313,7 @@ def validate_composition(
     out.columns = [rename[c] for c in work.columns]
     out.attrs = normal.attrs
     ignored_new = ignored
-    col_units = _override_units(
+    col_units = override_units(
         out.attrs.get("units", {}), out.columns, units, lambda k: rename.get(k, k)
     )
     bad_units = {c: u for c, u in col_units.items() if u not in _MAX and u not in {"apfu", "mol"}}
@@ -228,12 +327,13 @@ def validate_composition(
         cat = name_category(str(c))
         if cat == "metadata":
             continue
+        if cat is not None:
+            continue  # a chemistry name holds numbers, even when every cell is text (step 3)
         numeric = pd.to_numeric(out[c], errors="coerce")
         if numeric.notna().sum() == 0 and out[c].notna().any():
-            text_cols.append(c)  # labels/comments: metadata
+            text_cols.append(c)  # labels/comments under an unknown name: metadata
             continue
-        if cat is None:
-            unknown_cols.append(str(c))
+        unknown_cols.append(str(c))
     if unknown_cols and unknown == "raise":
         raise InputError(_unknown_message(unknown_cols), column=unknown_cols[0])
     chem = [
@@ -242,7 +342,7 @@ def validate_composition(
     ]  # fmt: skip
     # 3. non-numeric cells
     for c in chem:
-        out[c] = _numeric_column(
+        out[c] = numeric_column(
             out[c],
             "non-numeric cell ({n} in this column; write below-detection values as numbers "
             "or leave them empty)",
@@ -257,8 +357,20 @@ def validate_composition(
                 f"negative value ({n} in this column); abundances must be >= 0",
                 column=str(c), row=sid, value=float(out.at[sid, c]),
             )  # fmt: skip
-    # 5. impossible magnitudes (unit mix-ups)
+    # 5. non-finite and absurd numbers, then impossible magnitudes (unit mix-ups)
+    for c in chem:
+        v = out[c].to_numpy(dtype=float)
+        bad = np.isinf(v) | (np.abs(np.nan_to_num(v)) > ABSURD)
+        if bad.any():
+            sid, n = _first(bad, out.index)
+            raise InputError(
+                f"absurd or infinite value ({n} in this column; |x| > {ABSURD:g} is no "
+                "measurement in any unit): check the cell",
+                column=str(c), row=sid, value=float(out.at[sid, c]),
+            )  # fmt: skip
     for c in abundance:
+        if name_category(str(c)) == "total":
+            continue  # an analytical total may exceed 100 wt%; judged by ``totals``
         unit = _unit_of(str(c), col_units)
         if unit not in _MAX:
             continue
@@ -266,14 +378,11 @@ def validate_composition(
         over = out[c] > limit * (1.0 + 1e-9)
         if over.any():
             sid, n = _first(over, out.index)
-            hint = {
-                "wt%": "looks like ppm; convert, or pass units='ppm'",
-                "fraction": "looks like a percentage; divide by 100",
-                "ppm": "above 10^6 ppm: looks like ppb",
-            }.get(unit, "check the unit")
+            value = float(out.at[sid, c])
             raise InputError(
-                f"value above {limit:g} {unit} ({n} cells in this column): {hint}",
-                column=str(c), row=sid, value=float(out.at[sid, c]),
+                f"value above {limit:g} {unit} ({n} cells in this column): "
+                f"{_magnitude_hint(unit, value)}",
+                column=str(c), row=sid, value=value,
             )  # fmt: skip
     # 6. all-zero / empty rows
     comp = [c for c in abundance if name_category(str(c)) not in {"total", "endmember"}]

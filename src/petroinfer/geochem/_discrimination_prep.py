@@ -7,8 +7,8 @@ loop no information from the held-out fold reaches the preprocessing (the leakag
 
 from __future__ import annotations
 
-import re
 import warnings
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import numpy as np
@@ -18,7 +18,14 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.covariance import ledoit_wolf
 
-from petroinfer.composition._validate import _numeric_column
+from petroinfer.composition import (
+    is_isotope_ratio,
+    misspelled_columns,
+    misspelled_message,
+    name_category,
+    numeric_column,
+    parse_column,
+)
 from petroinfer.errors import DataQualityWarning, InputError, ModelError
 
 __all__ = [
@@ -27,43 +34,38 @@ __all__ = [
     "SETTINGS",
     "TRACE_ELEMENTS",
     "UEKI_FEATURES",
+    "UEKI_ISOTOPE_RATIOS",
+    "UEKI_MAJOR_OXIDES",
+    "UEKI_TRACE_ELEMENTS",
     "ClassGaussianImputer",
     "GeochemPreprocessor",
     "check_discrimination_table",
     "feature_kind",
 ]
 
+# The feature lists below are the columns of one dataset (Ueki et al. 2018), not a vocabulary: the
+# chemistry vocabulary (which names are oxides, elements, isotope ratios) is the composition
+# layer's (:mod:`petroinfer.composition`), used by :func:`feature_kind`.
+
 #: The 8 major oxides of the Ueki et al. (2018) table (wt%, volatile-free, Fe as Fe2O3T).
-MAJOR_OXIDES: tuple[str, ...] = ("SiO2", "TiO2", "Al2O3", "Fe2O3", "MgO", "CaO", "Na2O", "K2O")
-#: The 5 isotope ratios (not parts of the composition).
-ISOTOPE_RATIOS: tuple[str, ...] = (
-    "Sr87Sr86",
-    "Nd143Nd144",
-    "Pb206Pb204",
-    "Pb207Pb204",
-    "Pb208Pb204",
-)
-#: The 16 trace elements (ppm).
-TRACE_ELEMENTS: tuple[str, ...] = (
-    "La",
-    "Ce",
-    "Nd",
-    "Sm",
-    "Gd",
-    "Yb",
-    "Lu",
-    "Ba",
-    "Hf",
-    "Nb",
-    "Rb",
-    "Sr",
-    "Ta",
-    "Th",
-    "Y",
-    "Zr",
-)
+UEKI_MAJOR_OXIDES: tuple[str, ...] = (
+    "SiO2", "TiO2", "Al2O3", "Fe2O3", "MgO", "CaO", "Na2O", "K2O",
+)  # fmt: skip
+#: The 5 isotope ratios of the Ueki et al. (2018) table (not parts of the composition).
+UEKI_ISOTOPE_RATIOS: tuple[str, ...] = (
+    "Sr87Sr86", "Nd143Nd144", "Pb206Pb204", "Pb207Pb204", "Pb208Pb204",
+)  # fmt: skip
+#: The 16 trace elements of the Ueki et al. (2018) table (ppm).
+UEKI_TRACE_ELEMENTS: tuple[str, ...] = (
+    "La", "Ce", "Nd", "Sm", "Gd", "Yb", "Lu", "Ba", "Hf", "Nb", "Rb", "Sr", "Ta", "Th", "Y", "Zr",
+)  # fmt: skip
 #: The 29 features in the column order of the published table.
-UEKI_FEATURES: tuple[str, ...] = MAJOR_OXIDES + ISOTOPE_RATIOS + TRACE_ELEMENTS
+UEKI_FEATURES: tuple[str, ...] = UEKI_MAJOR_OXIDES + UEKI_ISOTOPE_RATIOS + UEKI_TRACE_ELEMENTS
+# Deprecated aliases (one release): these names mean the whole vocabulary in
+# :mod:`petroinfer.composition`; here they were the Ueki feature subsets.
+MAJOR_OXIDES = UEKI_MAJOR_OXIDES
+ISOTOPE_RATIOS = UEKI_ISOTOPE_RATIOS
+TRACE_ELEMENTS = UEKI_TRACE_ELEMENTS
 #: The 8 tectonic settings and their names.
 SETTINGS: dict[str, str] = {
     "BAB": "back-arc basin",
@@ -76,9 +78,6 @@ SETTINGS: dict[str, str] = {
     "OP": "oceanic plateau",
 }
 
-_OTHER_MAJORS = {"FeO", "FeOT", "Fe2O3T", "MnO", "P2O5", "Cr2O3", "NiO", "H2O", "CO2", "LOI"}
-_ISOTOPE_RE = re.compile(r"^[A-Z][a-z]?\d{1,3}[A-Z][a-z]?\d{1,3}$")
-_ELEMENT_RE = re.compile(r"^[A-Z][a-z]?$")
 #: Plausible ranges of natural basalt isotope ratios (outside: wrong unit, e.g. epsilon-Nd or delta).
 _ISOTOPE_RANGES = {
     "Sr87Sr86": (0.69, 0.80),
@@ -90,27 +89,67 @@ _ISOTOPE_RANGES = {
 
 
 def feature_kind(name: str) -> Literal["major", "trace", "isotope"] | None:
-    """Classify a column name: major oxide (wt%), trace element (ppm), isotope ratio, or ``None``."""
-    if name in MAJOR_OXIDES or name in _OTHER_MAJORS:
-        return "major"
-    if _ISOTOPE_RE.match(name):
+    """Classify a column name: major oxide (wt%), trace element (ppm), isotope ratio, or ``None``.
+
+    Uses the composition vocabulary: oxides and oxygen-bearing volatiles (``H2O``, ``CO2``,
+    ``LOI``) are majors; element symbols written exactly (``Rb``, ``La``, also ``F``/``Cl``/``S``)
+    are traces; isotope ratios are recognised by :func:`petroinfer.composition.is_isotope_ratio`.
+    """
+    name = str(name)
+    if is_isotope_ratio(name):
         return "isotope"
-    if _ELEMENT_RE.match(name):
+    parsed = parse_column(name)
+    if parsed.name is None or parsed.prefix is not None:
+        return None
+    cat = name_category(name)
+    if cat == "oxide" or (cat == "volatile" and ("O" in parsed.name or parsed.name == "LOI")):
+        return "major"
+    if cat in {"element", "ree", "volatile"} and name.strip() == parsed.name:
         return "trace"
     return None
 
 
-def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+def check_discrimination_table(
+    X: pd.DataFrame,
+    features: list[str],
+    *,
+    ignore: Iterable[str] = (),
+    misspelled: Literal["raise", "ignore"] = "raise",
+) -> pd.DataFrame:
     """Validate and return the feature block as float (a copy; the input is not modified).
 
-    Checks, naming the column, row and value of the first offence:
+    Parameters
+    ----------
+    X : DataFrame
+        The table (sample ids as index); columns other than ``features`` are not used.
+    features : list of str
+        Feature columns; absent ones become NaN (imputed or handled natively downstream).
+    ignore : iterable of str
+        Columns declared as metadata: never reported as misspelled.
+    misspelled : {"raise", "ignore"}
+        ``"raise"`` (default): a column that looks like a misspelled chemistry name (``Zrr``,
+        ``Mg0``; :func:`petroinfer.composition.suspect_misspelling`) is refused with the
+        suggestion — otherwise the feature it was meant to be would silently be imputed.
 
-    * non-numeric cells → :class:`InputError`;
-    * zero or negative abundances or ratios (a log is taken) → :class:`InputError`;
-    * a major oxide above 100 (majors given in ppm instead of wt%) → :class:`InputError`;
-    * isotope ratios outside natural ranges (e.g. epsilon-Nd given for 143Nd/144Nd) → :class:`InputError`;
-    * trace elements whose median is below 0.05 while majors are present (traces in wt% instead of
-      ppm) → :class:`InputError`.
+    Returns
+    -------
+    DataFrame
+        Float features, NaN where missing.
+
+    Raises
+    ------
+    InputError
+        Naming the column, row and value of the first offence:
+
+        * duplicated sample ids (both rows named);
+        * a misspelled chemistry column name (see ``misspelled``);
+        * non-numeric cells;
+        * zero or negative abundances or ratios (a log is taken);
+        * infinite or absurd values (above 1e9: no measurement in any unit);
+        * a major oxide above 100 (majors given in ppm instead of wt%);
+        * isotope ratios outside natural ranges (e.g. epsilon-Nd given for 143Nd/144Nd);
+        * trace elements whose median is below 0.05 while majors are present (traces in wt%
+          instead of ppm).
 
     Missing cells (NaN) are allowed: they are imputed or handled natively downstream and reported.
     """
@@ -118,6 +157,22 @@ def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataF
         raise InputError(
             "expected a pandas DataFrame with named feature columns", value=type(X).__name__
         )
+    if misspelled not in ("raise", "ignore"):
+        raise ModelError(f"misspelled must be 'raise' or 'ignore', got {misspelled!r}")
+    if X.index.duplicated().any():
+        sid = X.index[X.index.duplicated()][0]
+        rows = [i + 1 for i, v in enumerate(X.index) if v == sid]
+        raise InputError(
+            f"duplicated sample id {sid!r} (data rows {' and '.join(map(str, rows[:2]))}); "
+            "ids must be unique",
+            column=X.index.name,
+            row=sid,
+        )
+    if misspelled == "raise":
+        extra = [c for c in X.columns if c not in features]
+        bad = misspelled_columns(extra, ignore=ignore)
+        if bad:
+            raise InputError(misspelled_message(bad), column=next(iter(bad)))
     out = {}
     for col in features:
         if col not in X.columns:
@@ -128,7 +183,7 @@ def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataF
             out[col] = s.to_numpy(dtype=float, na_value=np.nan)
             continue
         blank = s.notna() & (s.astype(str).str.strip() == "")  # blank text is a missing cell
-        num = _numeric_column(s.mask(blank).rename(col), "non-numeric value in a feature column")
+        num = numeric_column(s.mask(blank).rename(col), "non-numeric value in a feature column")
         out[col] = num.to_numpy(dtype=float, na_value=np.nan)
     F = pd.DataFrame(out, index=X.index)
     arr = F.to_numpy()
@@ -141,11 +196,14 @@ def check_discrimination_table(X: pd.DataFrame, features: list[str]) -> pd.DataF
             row=F.index[i],
             value=float(arr[i, j]),
         )
-    inf = np.isinf(arr)
-    if inf.any():
-        i, j = np.argwhere(inf)[0]
+    absurd = np.isinf(arr) | (np.abs(np.nan_to_num(arr)) > 1e9)
+    if absurd.any():
+        i, j = np.argwhere(absurd)[0]
         raise InputError(
-            "infinite value", column=features[j], row=F.index[i], value=float(arr[i, j])
+            "infinite or absurd value (above 1e9: no measurement in any unit)",
+            column=features[j],
+            row=F.index[i],
+            value=float(arr[i, j]),
         )
     for j, col in enumerate(features):
         kind = feature_kind(col)

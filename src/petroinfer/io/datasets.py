@@ -153,6 +153,15 @@ def fetch(name: str, *, download: bool = True, timeout: float = 30.0) -> Path:
 
     ``timeout`` (seconds) bounds each network request.
 
+    Parameters
+    ----------
+    name : str
+        Dataset name (see :func:`list_datasets`).
+    download : bool
+        Download the file when it is not found locally.
+    timeout : float
+        Network timeout in seconds.
+
     Raises
     ------
     InputError
@@ -265,6 +274,19 @@ _LOADERS: dict[str, Callable[..., pd.DataFrame]] = {
 
 
 def load_dataset(name: str, **kwargs) -> pd.DataFrame:
-    """Load a registered dataset by name as a tidy DataFrame."""
+    """Load a registered dataset by name as a tidy DataFrame.
+
+    Parameters
+    ----------
+    name : str
+        Dataset name (see :func:`list_datasets`).
+    **kwargs
+        Passed to the dataset's loader (e.g. ``download=``).
+
+    Returns
+    -------
+    DataFrame
+        The dataset, one row per sample.
+    """
     _info(name)
     return _LOADERS[name](**kwargs)
