@@ -293,3 +293,15 @@ def test_summary_is_one_row_per_endmember(truth, fitted):
     assert (s["composition_ci95_rel"] < 0.05).all()
     # per-sample proportions stay available in the estimate
     assert res.estimate["proportions"].shape == (len(truth.data), K)
+
+
+def test_max_total_relaxes_the_totals_check_for_unnormalised_analyses():
+    """The generator's 2 % noise is unnormalised: sample S064 of this draw totals 105.5 wt%, which the
+    default check refuses by name; ``max_total`` accepts it (and the fit then runs)."""
+    data = make_endmember_mixtures(120, random_state=1).data
+    with pytest.raises(InputError, match=r"S064"):
+        EndmemberNMF(n_components=4, n_restarts=2, n_bootstrap=0, random_state=0).fit(data)
+    model = EndmemberNMF(
+        n_components=4, n_restarts=2, n_bootstrap=0, max_total=110.0, random_state=0
+    ).fit(data)
+    assert model.endmembers_.shape == (4, data.shape[1])

@@ -211,6 +211,9 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         Resolve NMF's rotational ambiguity by moving, among factorisations with the same WH, to the
         one with the sparsest proportions (end-members pulled towards the data; minimum-volume
         representative, see :func:`petroinfer.geochem._nmf_core.sparsest_equivalent`) [R].
+    max_total : float, default 105.0
+        Largest accepted analysis total in wt% (after ppm → wt%); a row above it is refused as a
+        probable units mix-up. Raise it for unnormalised analyses with high totals.
     n_jobs : int, optional
         Parallel workers for restarts and bootstrap (joblib; -1 = all cores; default in-process).
     random_state : int, numpy Generator or None, default None
@@ -270,6 +273,7 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         max_iter: int = 400,
         tol: float = 1e-4,
         sparsest: bool = True,
+        max_total: float = 105.0,
         n_jobs: int | None = None,
         random_state: RandomState = None,
     ) -> None:
@@ -285,6 +289,7 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.tol = tol
         self.sparsest = sparsest
+        self.max_total = max_total
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -334,7 +339,7 @@ class EndmemberNMF(TransformerMixin, BaseEstimator):
                 raise InputError("column used in fit is missing", column=missing[0])
             df = df[list(self.feature_names_in_)]
             units = self.units_
-        wt = to_wtpct(df, units, check_totals=not self._generic_)
+        wt = to_wtpct(df, units, check_totals=not self._generic_, max_total=self.max_total)
         if fitting:
             self.units_ = units
             self.feature_names_in_ = np.array(df.columns, dtype=object)
