@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 
-from petroinfer.cli._common import JsonOpt, OutOpt, emit, guard, write_csv
-from petroinfer.composition import (
-    MINERALS,
-    canonical_name,
-    clr,
-    mineral_formula,
-    name_category,
-    oxide_total,
-    oxides_from_formula,
-    validate_composition,
-)
+from petroinfer.cli._common import JsonOpt, OutOpt, emit, guard, read_input, write_csv
 from petroinfer.errors import ModelError
-from petroinfer.io import read_table
-from petroinfer.io._atomic import atomic_path
-from petroinfer.report import Report
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from petroinfer.report import Report
+
+__all__ = ["app", "demo_section", "formula_cmd", "validate_cmd"]
 
 app = typer.Typer(
     help="Composition tables: validation and mineral formula recalculation.",
@@ -84,7 +76,9 @@ def _read_and_validate(
     totals: tuple | None,
     ignore: list[str] | None,
 ) -> pd.DataFrame:
-    raw = read_table(file, id_column=id_column, units=units)
+    from petroinfer.composition import validate_composition
+
+    raw = read_input(file, id_column=id_column, units=units)
     ignore_cols = []
     originals = raw.attrs.get("original_columns", {})
     for name in ignore or []:
@@ -112,6 +106,7 @@ def _totals_figure(total: pd.Series, window: tuple | None):
 
 def _endmember_figure(formula: pd.DataFrame, cols: list[str], title: str):
     import matplotlib.pyplot as plt
+    import numpy as np
 
     cols = [c for c in cols if c in formula.columns]
     n = len(formula)
@@ -124,6 +119,7 @@ def _endmember_figure(formula: pd.DataFrame, cols: list[str], title: str):
         bottom += v
     ax.set_xticks(range(len(shown)))
     ax.set_xticklabels([str(i) for i in shown.index], rotation=90, fontsize=7)
+    ax.set_xlabel("analysis")
     ax.set_ylabel("fraction")
     ax.set_title(title + (f" (first 40 of {n})" if n > 40 else ""), fontsize=9)
     ax.legend(fontsize=7, ncol=len(cols), loc="upper center", bbox_to_anchor=(0.5, -0.35))
@@ -132,11 +128,15 @@ def _endmember_figure(formula: pd.DataFrame, cols: list[str], title: str):
 
 
 def _save_figure(fig, path: Path) -> None:
+    from petroinfer.io import atomic_path
+
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
 
 
 def _category_counts(df: pd.DataFrame) -> dict[str, int]:
+    from petroinfer.composition import name_category
+
     counts: dict[str, int] = {}
     for c in df.columns:
         cat = name_category(str(c)) or "other"
@@ -156,6 +156,9 @@ def validate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Check a composition table: names, numbers, signs, zero rows, totals, ids, unit mix-ups."""
+    from petroinfer.composition import oxide_total
+    from petroinfer.report import Report
+
     window = _parse_totals(totals, (95.0, 102.0))
     clean = _read_and_validate(file, id_column, units, window, ignore)
     total = oxide_total(clean)
@@ -171,7 +174,6 @@ def validate_cmd(
         summary["oxide_total_min"] = round(float(total.min()), 3)
         summary["oxide_total_max"] = round(float(total.max()), 3)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         write_csv(clean, out / "validated.csv")
         report = Report(f"Validation of {file.name}", inputs=[file])
         sec = report.section("Composition table")
@@ -220,6 +222,9 @@ def formula_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Cations per formula unit and end-member fractions of each analysis (CSV in --out)."""
+    from petroinfer.composition import MINERALS, canonical_name, mineral_formula
+    from petroinfer.report import Report
+
     key = mineral.lower()
     if key not in MINERALS:
         raise ModelError(
@@ -248,7 +253,6 @@ def formula_cmd(
         "mean_endmembers": means,
     }
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         write_csv(formula, out / "formula.csv")
         report = Report(f"{key.capitalize()} formulae of {file.name}", inputs=[file])
         sec = report.section(f"{key.capitalize()} structural formulae")
@@ -269,6 +273,11 @@ def formula_cmd(
 
 def _demo_minerals() -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
     """Synthetic analyses generated from known formulae (forward model, fixed seed)."""
+    import numpy as np
+    import pandas as pd
+
+    from petroinfer.composition import oxides_from_formula
+
     rng = np.random.default_rng(0)
     n = 6
     x = np.linspace(0.0, 1.0, n)
@@ -306,6 +315,10 @@ def _demo_minerals() -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
 
 def demo_section(report: Report, out: Path) -> dict:
     """Demo: alias normalisation, log-ratios and mineral formulae on synthetic analyses."""
+    import pandas as pd
+
+    from petroinfer.composition import canonical_name, clr, mineral_formula
+
     out.mkdir(parents=True, exist_ok=True)
     sec = report.section("Composition layer")
     sec.text(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from petroinfer.cli._common import JsonOpt, OutOpt, emit, guard, stdout
+from petroinfer.cli._common import JsonOpt, OutOpt, emit, guard
 from petroinfer.errors import InputError
-from petroinfer.io import datasets as ds
-from petroinfer.report import Report
+
+if TYPE_CHECKING:
+    from petroinfer.report import Report
+
+__all__ = ["app", "demo_section", "fetch_cmd", "list_cmd", "path_cmd"]
 
 app = typer.Typer(help="Public datasets (pooch cache, PETROINFER_DATA_DIR).", no_args_is_help=True)
 
@@ -21,6 +24,8 @@ NameArg = Annotated[str, typer.Argument(help="Dataset name (see `petroinfer data
 @guard
 def list_cmd(out: OutOpt = None, json_out: JsonOpt = False) -> None:
     """List registered datasets and whether each is available locally."""
+    from petroinfer.io import datasets as ds
+
     table = ds.list_datasets()
     summary = {
         name: {"local_path": row.local_path or None, "citation": row.citation}
@@ -33,23 +38,29 @@ def list_cmd(out: OutOpt = None, json_out: JsonOpt = False) -> None:
 @guard
 def path_cmd(name: NameArg, json_out: JsonOpt = False) -> None:
     """Print the local path of a dataset (exit 2 with instructions when it is absent)."""
+    from petroinfer.io import datasets as ds
+
     path = ds.fetch(name, download=False)
     if json_out:
         emit({"name": name, "path": str(path)}, json_out=True, out=None, title=name)
     else:
-        stdout.print(str(path), highlight=False, soft_wrap=True)
+        typer.echo(str(path))
 
 
 @app.command("fetch")
 @guard
 def fetch_cmd(name: NameArg, out: OutOpt = None, json_out: JsonOpt = False) -> None:
     """Download a dataset into the cache (hash-checked) unless it is already available."""
+    from petroinfer.io import datasets as ds
+
     path = ds.fetch(name)
     emit({"name": name, "path": str(path)}, json_out=json_out, out=out, title=f"fetched {name}")
 
 
 def demo_section(report: Report, out: Path) -> dict:
     """Demo: summarise the locally available public datasets."""
+    from petroinfer.io import datasets as ds
+
     sec = report.section("Public datasets")
     table = ds.list_datasets()
     sec.text(

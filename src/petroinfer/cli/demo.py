@@ -14,8 +14,9 @@ from pathlib import Path
 
 import typer
 
-from petroinfer.cli._common import JsonOpt, OutOpt, emit, guard, stderr
-from petroinfer.report import Report
+from petroinfer.cli._common import JsonOpt, OutOpt, emit, exit_code_after, guard
+
+__all__ = ["DEMO_SECTIONS", "demo"]
 
 #: Ordered list of demo sections, ``"module:function"``; each capability adds its line.
 DEMO_SECTIONS: list[str] = [
@@ -39,8 +40,12 @@ def demo(
     ),
 ) -> None:
     """Run every capability on built-in examples and write DIR/report.html."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from petroinfer.report import Report
+
     out = out or Path("demo")
-    out.mkdir(parents=True, exist_ok=True)
     report = Report("petroinfer demo", seed=0)
     summary: dict[str, object] = {"out": str(out)}
     failed: list[str] = []
@@ -59,10 +64,12 @@ def demo(
             failed.append(key)
             sec = report.section(f"{key}: FAILED")
             sec.code("".join(traceback.format_exception(exc)))
-            stderr.print(f"[red]demo section {key} failed:[/] {exc}")
+            Console(stderr=True).print(
+                f"[red]demo section {escape(key)} failed:[/] {escape(str(exc))}"
+            )
     path = report.save(out / "report.html")
     summary["report"] = str(path)
     summary["failed_sections"] = failed
     emit(summary, json_out=json_out, out=out, title="petroinfer demo")
     if failed:
-        raise typer.Exit(1)
+        exit_code_after(1)

@@ -5,16 +5,31 @@ No science lives here: everything is :mod:`petroinfer.geochem.discrimination`.
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
-from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, write_csv
+from petroinfer.cli._common import (
+    JsonOpt,
+    OutOpt,
+    SchedulerOpt,
+    SeedOpt,
+    emit,
+    guard,
+    read_input,
+    scheduler_context,
+    write_csv,
+)
 from petroinfer.errors import InputError, ModelError
-from petroinfer.report import Report
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from petroinfer.report import Report
 
 __all__ = ["app", "demo_section", "evaluate", "predict", "train"]
 
@@ -55,11 +70,23 @@ def _load(dataset: str | None, data: Path | None, label_column: str) -> tuple[pd
 
 
 def _read(path: Path) -> pd.DataFrame:
-    from petroinfer.io import read_table
+    return read_input(path, normalise=False)
 
-    if not path.exists():
-        raise InputError(f"file not found: {path}")
-    return read_table(path, normalise=False)
+
+def _refuse_misspelled(columns: Any, features: list[str]) -> None:
+    """An unknown column whose nearest known name is an absent model feature is a typo (``Mg0``)."""
+    from petroinfer.composition import closest_names
+
+    absent = {f for f in features if f not in columns}
+    for col in columns:
+        if col in features:
+            continue
+        near = closest_names(str(col))
+        if near and near[0] in absent:
+            raise InputError(
+                f"column {str(col)!r} is not a feature of the model; did you mean {near[0]!r}?",
+                column=str(col),
+            )
 
 
 def _models(model: str) -> list[str]:
@@ -72,6 +99,7 @@ def _models(model: str) -> list[str]:
 
 def _evaluate_one(name, X, y, folds, repeats, missing, seed, n_jobs, out, report, extras=True):
     import matplotlib.pyplot as plt
+    import pandas as pd
 
     from petroinfer.geochem import discrimination as d
 
@@ -149,26 +177,59 @@ def evaluate(
         0.3, "--missing-fraction", help="Fraction of features removed per test sample (robustness)."
     ),
     n_jobs: int = typer.Option(2, "--n-jobs", help="Parallel outer folds."),
+    scheduler: SchedulerOpt = None,
     seed: SeedOpt = 0,
     out: OutOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Nested, repeated stratified k-fold CV: accuracy, balanced accuracy, recall, confusion."""
-    from petroinfer.geochem import discrimination as d
+    """Nested, repeated stratified k-fold CV: accuracy, balanced accuracy, recall, confusion.
+
+    Without ``--out`` nothing is written (the summary is printed only).
+    """
 
     X, y = _load(dataset, data, label_column)
     names = _models(model)
-    out = out or Path("discriminate_evaluate")
-    out.mkdir(parents=True, exist_ok=True)
-    report = Report(
-        "Tectonic-setting discrimination: evaluation", seed=seed, inputs=[str(data or dataset)]
-    )
-    results, evals = {}, {}
-    for name in names:
-        ev, summ = _evaluate_one(
-            name, X, y, folds, repeats, missing_fraction, seed, n_jobs, out, report
+    with contextlib.ExitStack() as stack:
+        if out is None:  # the per-model files need a folder: a temporary one, discarded
+            out = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="petroinfer-")))
+            keep = False
+        else:
+            keep = True
+        summary = _evaluate_all(
+            X, y, names, folds, repeats, missing_fraction, seed, n_jobs, scheduler, out,
+            inputs=[str(data or dataset)],
+        )  # fmt: skip
+        emit(
+            {**summary, **({"out": str(out)} if keep else {})},
+            json_out=json_out,
+            out=out if keep else None,
+            title="petroinfer geochem discriminate evaluate",
         )
-        results[name], evals[name] = summ, ev
+
+
+def _evaluate_all(X, y, names, folds, repeats, missing_fraction, seed, n_jobs, scheduler, out,
+                  inputs=()):  # fmt: skip
+    import pandas as pd
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from petroinfer.geochem import discrimination as d
+    from petroinfer.report import Report
+
+    report = Report("Tectonic-setting discrimination: evaluation", seed=seed, inputs=list(inputs))
+    results, evals = {}, {}
+    with (
+        scheduler_context(scheduler),
+        Progress(console=Console(stderr=True), transient=True, disable=len(names) < 2) as progress,
+    ):
+        task = progress.add_task("nested CV", total=len(names))
+        for name in names:
+            progress.update(task, description=f"nested CV: {name}")
+            ev, summ = _evaluate_one(
+                name, X, y, folds, repeats, missing_fraction, seed, n_jobs, out, report
+            )
+            results[name], evals[name] = summ, ev
+            progress.advance(task)
     best = max(results, key=lambda m: results[m]["accuracy"])
     reps = d.representative_compositions(X, y, evals[best].proba, classes=evals[best].classes)
     write_csv(reps, out / "representative_compositions.csv")
@@ -201,12 +262,7 @@ def evaluate(
     )
     report.sections.insert(0, report.sections.pop())  # overview first
     report.save(out / "report.html")
-    emit(
-        {"best_model": best, "models": results, "out": str(out)},
-        json_out=json_out,
-        out=out,
-        title="discriminate evaluate",
-    )
+    return {"best_model": best, "models": results}
 
 
 @app.command()
@@ -225,11 +281,14 @@ def train(
     import joblib
 
     from petroinfer.geochem.discrimination import TectonicDiscriminator, first_k_features
-    from petroinfer.io._atomic import atomic_path
+    from petroinfer.io import atomic_path
+    from petroinfer.report import Report
 
     X, y = _load(dataset, data, label_column)
     if model not in _MODEL_NAMES:
         raise ModelError(f"--model must be svm, rf, smr or hgb, got {model!r}")
+    if save.is_dir():
+        raise InputError(f"--save {str(save)!r} is a folder; give a file name (model.joblib)")
     est = TectonicDiscriminator(model, random_state=seed).fit(X, y)
     save.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(save) as tmp:
@@ -250,8 +309,9 @@ def train(
         summary["terms_per_class"] = {str(k): v for k, v in smr.n_terms().items()}
         summary["first_features"] = first_k_features(est, 5).apply(list, axis=1).to_dict()
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        rep = Report("Tectonic-setting discrimination: training", seed=seed)
+        rep = Report(
+            "Tectonic-setting discrimination: training", seed=seed, inputs=[str(data or dataset)]
+        )
         rep.section("Fitted model").mapping(
             {k: v for k, v in summary.items() if k != "first_features"}
         )
@@ -259,7 +319,7 @@ def train(
             write_csv(est.cv_results_, out / "tuning.csv", index=False)
             rep.section("Inner CV").table(est.cv_results_)
         rep.save(out / "report.html")
-    emit(summary, json_out=json_out, out=out, title="discriminate train")
+    emit(summary, json_out=json_out, out=out, title="petroinfer geochem discriminate train")
 
 
 @app.command()
@@ -272,10 +332,14 @@ def predict(
     out: OutOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Probabilities per setting, top class, out-of-domain flag and missing features per sample."""
+    """Probabilities per setting, top class, out-of-domain flag and missing features per sample.
+
+    Without ``--out`` the predictions are summarised only (nothing is written).
+    """
     import joblib
 
     from petroinfer.geochem.discrimination import TectonicDiscriminator
+    from petroinfer.report import Report
 
     if not model_path.exists():
         raise InputError(f"model file not found: {model_path}")
@@ -286,35 +350,39 @@ def predict(
     if not isinstance(est, TectonicDiscriminator):
         raise InputError("model file does not hold a TectonicDiscriminator", value=str(model_path))
     X = _read(table)
+    _refuse_misspelled(X.columns, est.features_)
     present = [f for f in est.features_ if f in X.columns]
     if not present:
         raise InputError("the table has none of the model's features", value=est.features_[:6])
     res = est.predict_table(X)
-    out = out or Path("discriminate_predict")
-    out.mkdir(parents=True, exist_ok=True)
-    write_csv(res, out / "predictions.csv")
-    rep = Report("Tectonic-setting discrimination: prediction", inputs=[str(table)])
-    sec = rep.section("Predictions")
-    sec.text(
-        f"Model {est.model}; {len(res)} samples; features absent from the table: "
-        f"{[f for f in est.features_ if f not in X.columns] or 'none'}."
-    )
-    sec.table(res)
-    rep.save(out / "report.html")
-    summary = {
+    summary: dict[str, Any] = {
         "n_samples": len(res),
         "predicted_counts": res["predicted"].value_counts().to_dict(),
         "n_out_of_domain": int(res["out_of_domain"].sum()),
         "absent_features": [f for f in est.features_ if f not in X.columns],
         "mean_missing_features": round(float(res["n_missing"].mean()), 2),
-        "predictions": str(out / "predictions.csv"),
     }
-    emit(summary, json_out=json_out, out=out, title="discriminate predict")
+    if out is not None:
+        write_csv(res, out / "predictions.csv")
+        rep = Report(
+            "Tectonic-setting discrimination: prediction", inputs=[str(model_path), str(table)]
+        )
+        sec = rep.section("Predictions")
+        sec.text(
+            f"Model {est.model}; {len(res)} samples; features absent from the table: "
+            f"{[f for f in est.features_ if f not in X.columns] or 'none'}."
+        )
+        sec.table(res)
+        rep.save(out / "report.html")
+        summary["predictions"] = str(out / "predictions.csv")
+    emit(summary, json_out=json_out, out=out, title="petroinfer geochem discriminate predict")
 
 
 def demo_section(report: Report, out: Path) -> dict:
     """Demo: 3-fold nested CV of the SVM on a stratified 40 % subsample of the Ueki (2018) basalts,
     plus a prediction with a third of the features removed (runs in well under a minute)."""
+    import matplotlib.pyplot as plt
+
     from petroinfer.geochem import discrimination as d
     from petroinfer.io.datasets import dataset_path, load_ueki2018_basalts
 
@@ -339,12 +407,11 @@ def demo_section(report: Report, out: Path) -> dict:
         f"RBF SVM on log-transformed, z-scored features (fitted inside each fold), 3-fold "
         f"stratified CV on {len(sub)} of 2074 samples: accuracy {s['accuracy']:.3f}, balanced "
         f"accuracy {s['balanced_accuracy']:.3f}; with 30 % of the features removed from every test "
-        f"sample: {s['accuracy_features_removed']:.3f}. Full protocol: `petroinfer discriminate "
-        "evaluate --dataset ueki2018 --model all`."
+        f"sample: {s['accuracy_features_removed']:.3f}. Full protocol: `petroinfer geochem "
+        "discriminate evaluate --dataset ueki2018 --model all`."
     )
     sec.table(ev.per_class(), caption="Per-class recall/precision (demo subsample)")
     write_csv(ev.per_class(), out / "per_class.csv")
-    import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4))
     ev.plot_confusion(axes[0])

@@ -1,50 +1,89 @@
-"""``petroinfer endmembers | cluster | isocon``: whole-rock multivariate analysis (no science here)."""
+"""``petroinfer geochem endmembers | cluster | isocon``: whole-rock multivariate analysis.
+
+No science lives here: tables are read by :func:`petroinfer.io.read_table`, checked by
+:func:`petroinfer.composition.validate_composition` and analysed by :mod:`petroinfer.geochem`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import typer
 
-from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, write_csv
+from petroinfer.cli._common import (
+    JsonOpt,
+    OutOpt,
+    SchedulerOpt,
+    SeedOpt,
+    emit,
+    guard,
+    read_input,
+    scheduler_context,
+    write_csv,
+)
 from petroinfer.errors import InputError, ModelError
-from petroinfer.report import Report
 
-__all__ = ["cluster", "demo_section", "endmembers", "isocon"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from petroinfer.report import Report
+
+__all__ = ["app", "cluster", "demo_section", "endmembers", "isocon"]
+
+app = typer.Typer(
+    help="Whole-rock and mineral chemistry: end-members, clusters, mass transfer, tectonic "
+    "discrimination.",
+    no_args_is_help=True,
+)
+
+#: composition-layer categories of the columns analysed by default (abundances)
+_ABUNDANCE = frozenset({"oxide", "element", "ree"})
 
 
-def _read(path: Path, *, index_ids: bool = False) -> pd.DataFrame:
-    """Read CSV/XLSX; with ``index_ids`` a first column of unique text ids becomes the index."""
-    if not path.exists():
-        raise InputError(f"file not found: {path}")
-    if path.suffix.lower() in (".xlsx", ".xls"):
-        df = pd.read_excel(path)
-    else:
-        df = pd.read_csv(path)
-    if index_ids and df.shape[1] > 1:
-        first = df.columns[0]
-        col = df[first]
-        if not pd.api.types.is_numeric_dtype(col) and col.notna().all() and col.is_unique:
-            df = df.set_index(first)
-            df.index = df.index.map(str)
+def _read(path: Path, *, id_column: str | None = None, keep: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read and check a composition table (names, numbers, signs, ids); ``keep``: metadata columns.
+
+    Text columns whose names are not compositional are metadata and pass unchecked; any other
+    unknown column (``Mg0``) is refused with the nearest known name.
+    """
+    from petroinfer.composition import name_category, validate_composition
+
+    df = read_input(path, id_column=id_column)
+    ignore = [
+        c
+        for c in df.columns
+        if c in keep or (df[c].dtype == object and name_category(str(c)) in (None, "metadata"))
+    ]
+    validate_composition(df, totals=None, ignore=ignore)
     return df
+
+
+def _abundance_columns(columns: Any) -> list[str]:
+    from petroinfer.composition import name_category, parse_column
+
+    return [
+        str(c)
+        for c in columns
+        if name_category(str(c)) in _ABUNDANCE and parse_column(str(c)).unit != "apfu"
+    ]
 
 
 def _select(
     df: pd.DataFrame, columns: str | None, missing: str
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from petroinfer.geochem._tables import compositional_columns
+    import numpy as np
+    import pandas as pd
 
+    if missing not in ("error", "drop", "zero"):
+        raise ModelError(f"--missing must be error, drop or zero, got {missing!r}")
     if columns:
         cols = [c.strip() for c in columns.split(",")]
         for c in cols:
             if c not in df.columns:
                 raise InputError("column not found in the table", column=c)
     else:
-        cols = compositional_columns(df.columns)
+        cols = _abundance_columns(df.columns)
         if not cols:
             raise InputError(
                 "no abundance columns recognised (oxides wt%, elements ppm); use --columns"
@@ -56,6 +95,10 @@ def _select(
         raise InputError(
             "non-numeric cell", column=cols[j], row=df.index[i], value=df[cols].iat[i, j]
         )
+    finite = np.isfinite(X.to_numpy()) | X.isna().to_numpy()
+    if not finite.all():
+        i, j = np.argwhere(~finite)[0]
+        raise InputError("infinite value", column=cols[j], row=X.index[i], value=X.iat[i, j])
     info: dict[str, Any] = {
         "columns": cols,
         "excluded_columns": [c for c in df.columns if c not in cols],
@@ -69,16 +112,22 @@ def _select(
         elif missing == "zero":
             info["zero_filled_cells"] = int(X.isna().sum().sum())
             X = X.fillna(0.0)
-        elif missing != "error":
-            raise ModelError(f"--missing must be error, drop or zero, got {missing!r}")
+        else:
+            i, j = np.argwhere(X.isna().to_numpy())[0]
+            raise InputError(
+                "empty cell (use --missing drop or --missing zero to allow it)",
+                column=cols[j],
+                row=X.index[i],
+            )
     return X, info
 
 
-def _fig_save(fig, out: Path | None, name: str, section) -> None:
+def _fig_save(fig, out: Path | None, name: str, section, caption: str | None = None) -> None:
+    caption = caption or name
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         fig.savefig(out / name, dpi=110, bbox_inches="tight")
-    section.figure(fig, caption=name)
+    section.figure(fig, caption=caption)
 
 
 def _finish(
@@ -91,6 +140,9 @@ def _finish(
     title: str,
 ) -> None:
     """End a command: add the column-selection ``info``, save ``report.html`` into ``out``, emit."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
     summary.update(info)
     if out is not None:
         summary["report"] = str(report.save(out / "report.html"))
@@ -139,11 +191,11 @@ def run_endmembers(
     sec.table(m.endmembers_, caption="End-members (input units, closed to 100 wt%)")
     fig, ax = plt.subplots(figsize=(7, 3.5))
     res.plot(ax=ax)
-    _fig_save(fig, out, "endmembers.png", sec)
+    _fig_save(fig, out, "endmembers.png", sec, "End-member compositions with bootstrap ranges")
     fig, axes = plt.subplots(1, 3, figsize=(10, 3))
     res.plot_k_selection(axes)
     fig.tight_layout()
-    _fig_save(fig, out, "k_selection.png", sec)
+    _fig_save(fig, out, "k_selection.png", sec, "Criteria for the number of end-members K")
     P = m.proportions_
     fig, ax = plt.subplots(figsize=(4.5, 4))
     a, b = P.columns[0], P.columns[min(1, P.shape[1] - 1)]
@@ -155,7 +207,7 @@ def run_endmembers(
     ax.set_ylabel(f"{b} fraction")
     if P.shape[1] > 2:
         fig.colorbar(sc, ax=ax, label=f"{P.columns[-1]} fraction")
-    _fig_save(fig, out, "mixing.png", sec)
+    _fig_save(fig, out, "mixing.png", sec, "Mass fractions of the end-members per sample")
     if out is not None:
         write_csv(m.endmembers_, out / "endmembers.csv")
         write_csv(P, out / "proportions.csv")
@@ -173,6 +225,7 @@ def run_endmembers(
     }
 
 
+@app.command("endmembers")
 @guard
 def endmembers(
     file: Path = typer.Argument(..., help="CSV/XLSX table, one sample per row."),
@@ -183,28 +236,34 @@ def endmembers(
     columns: str | None = ColsOpt,
     missing: str = MissingOpt,
     n_jobs: int | None = typer.Option(None, "--n-jobs", help="Parallel workers (-1 = all cores)."),
+    scheduler: SchedulerOpt = None,
     seed: SeedOpt = 0,
     out: OutOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """NMF end-members with K chosen from the data (Yoshida et al. 2018 [R])."""
+    from petroinfer.report import Report
+
     if loss not in ("kl", "frobenius"):
         raise ModelError(f"--loss must be kl or frobenius, got {loss!r}")
-    X, info = _select(_read(file, index_ids=True), columns, missing)
-    report = Report("petroinfer endmembers", inputs=[file], seed=seed)
-    summary = run_endmembers(
-        X,
-        k=k,
-        loss=loss,
-        restarts=restarts,
-        bootstrap=bootstrap,
-        seed=seed,
-        n_jobs=n_jobs,
-        out=out,
-        report=report,
-        title="NMF end-members",
+    X, info = _select(_read(file), columns, missing)
+    report = Report("petroinfer geochem endmembers", inputs=[file], seed=seed)
+    with scheduler_context(scheduler):
+        summary = run_endmembers(
+            X,
+            k=k,
+            loss=loss,
+            restarts=restarts,
+            bootstrap=bootstrap,
+            seed=seed,
+            n_jobs=n_jobs,
+            out=out,
+            report=report,
+            title="NMF end-members",
+        )
+    _finish(
+        summary, info, report, out=out, json_out=json_out, title="petroinfer geochem endmembers"
     )
-    _finish(summary, info, report, out=out, json_out=json_out, title="petroinfer endmembers")
 
 
 def run_cluster(
@@ -222,8 +281,11 @@ def run_cluster(
     proportions: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     import matplotlib.pyplot as plt
+    import numpy as np
+    import pandas as pd
 
     from petroinfer.geochem import KMeansCluster, crosstab_clusters, kca_direction_diagnostic
+    from petroinfer.geochem.components import centred_pca_scores
 
     km = KMeansCluster(
         n_clusters="auto" if k == "auto" else int(k),
@@ -251,16 +313,15 @@ def run_cluster(
         if km.n_clusters_ >= 2
         else None
     )
-    Z = km.transform(X)
-    Zs = Z - Z.mean(axis=0)
-    _, _, Vt = np.linalg.svd(Zs, full_matrices=False)
-    T = Zs @ Vt[:2].T
+    T = centred_pca_scores(km.transform(X), n_components=2).to_numpy()
     fig, ax = plt.subplots(figsize=(4.8, 4.2))
     ax.scatter(T[:, 0], T[:, 1], c=km.labels_, s=6, cmap="tab10")
     ax.set_xlabel("PC1 of analysed space")
     ax.set_ylabel("PC2 of analysed space")
     ax.set_title(f"clusters ({scaling})")
-    _fig_save(fig, out, "clusters_pc.png", sec)
+    _fig_save(
+        fig, out, "clusters_pc.png", sec, "Samples on the first two PCs of the analysed space"
+    )
     summary: dict[str, Any] = {
         "n_samples": len(X),
         "n_clusters": km.n_clusters_,
@@ -309,6 +370,7 @@ def run_cluster(
     return summary
 
 
+@app.command("cluster")
 @guard
 def cluster(
     file: Path = typer.Argument(..., help="CSV/XLSX table, one sample per row."),
@@ -320,7 +382,7 @@ def cluster(
     proportions: Path | None = typer.Option(
         None,
         "--proportions",
-        help="proportions.csv from `petroinfer endmembers` (same samples): assign each cluster to "
+        help="proportions.csv from `petroinfer geochem endmembers` (same samples): assign each cluster to "
         "its dominant NMF end-member.",
     ),
     missing: str = MissingOpt,
@@ -329,14 +391,20 @@ def cluster(
     json_out: JsonOpt = False,
 ) -> None:
     """k-means cluster analysis on standardised or whitened data (Iwamori et al. 2017)."""
-    df = _read(file, index_ids=True)
+    from petroinfer.report import Report
+
+    df = _read(file, keep=(by,) if by else ())
     X, info = _select(df, columns, missing)
     meta = None
     if by is not None:
         if by not in df.columns:
             raise InputError("--by column not found", column=by)
         meta = df.loc[X.index, by].rename(by)
-    report = Report("petroinfer cluster", inputs=[file], seed=seed)
+    report = Report(
+        "petroinfer geochem cluster",
+        inputs=[file, *([proportions] if proportions else [])],
+        seed=seed,
+    )
     summary = run_cluster(
         X,
         k=k,
@@ -347,9 +415,9 @@ def cluster(
         out=out,
         report=report,
         title="k-means cluster analysis",
-        proportions=None if proportions is None else _read(proportions, index_ids=True),
+        proportions=None if proportions is None else read_input(proportions, normalise=False),
     )
-    _finish(summary, info, report, out=out, json_out=json_out, title="petroinfer cluster")
+    _finish(summary, info, report, out=out, json_out=json_out, title="petroinfer geochem cluster")
 
 
 def run_isocon(
@@ -365,6 +433,7 @@ def run_isocon(
     title: str,
 ) -> dict[str, Any]:
     import matplotlib.pyplot as plt
+    import numpy as np
 
     from petroinfer.geochem import SparseIsocon, classic_isocon
 
@@ -378,7 +447,7 @@ def run_isocon(
     sec.table(res.change_table(), caption="Relative change Δm/(M_O C_O) per element")
     fig, ax = plt.subplots(figsize=(4.8, 4.5))
     res.plot(ax=ax)
-    _fig_save(fig, out, "isocon.png", sec)
+    _fig_save(fig, out, "isocon.png", sec, "Isocon diagram: altered vs protolith concentrations")
     fig, ax = plt.subplots(figsize=(5, 3))
     x = np.arange(len(mt))
     ax.errorbar(
@@ -391,8 +460,11 @@ def run_isocon(
         fmt="o",
     )
     ax.set_xticks(x, mt.index, rotation=60)
+    ax.set_xlabel("altered sample")
     ax.set_ylabel("M_A / M_O")
-    _fig_save(fig, out, "mass_ratio.png", sec)
+    _fig_save(
+        fig, out, "mass_ratio.png", sec, "Mass ratio M_A/M_O per altered sample (95 % interval)"
+    )
     summary: dict[str, Any] = {
         "protolith": protolith,
         "n_altered": len(mt),
@@ -422,6 +494,7 @@ def run_isocon(
     return summary
 
 
+@app.command("isocon")
 @guard
 def isocon(
     file: Path = typer.Argument(..., help="CSV/XLSX: protolith and altered samples, one per row."),
@@ -439,13 +512,23 @@ def isocon(
     json_out: JsonOpt = False,
 ) -> None:
     """Sparse isocon mass transfer (Kuwatani et al. 2020 [R]); classic isocon with --immobile."""
-    df = _read(file)
-    idc = id_column or str(df.columns[0])
-    if idc not in df.columns:
-        raise InputError("id column not found", column=idc)
-    X, info = _select(df.drop(columns=[idc]), columns, "error")
-    table = pd.concat([df[[idc]].astype(str), X], axis=1)
-    report = Report("petroinfer isocon", inputs=[file], seed=seed)
+    import pandas as pd
+
+    from petroinfer.report import Report
+
+    df = _read(file, id_column=id_column)
+    idc = str(df.attrs.get("id_column") or df.index.name or "sample")
+    ids = pd.Series(df.index.map(str), index=df.index, name=idc)
+    if protolith not in set(ids):
+        raise InputError(
+            f"protolith id not found in the id column (ids: {', '.join(ids.iloc[:8])}"
+            f"{', …' if len(ids) > 8 else ''})",
+            column=idc,
+            value=protolith,
+        )
+    X, info = _select(df, columns, "error")
+    table = pd.concat([ids, X], axis=1).reset_index(drop=True)
+    report = Report("petroinfer geochem isocon", inputs=[file], seed=seed)
     summary = run_isocon(
         table,
         protolith=protolith,
@@ -457,11 +540,13 @@ def isocon(
         report=report,
         title="Isocon mass transfer",
     )
-    _finish(summary, info, report, out=out, json_out=json_out, title="petroinfer isocon")
+    _finish(summary, info, report, out=out, json_out=json_out, title="petroinfer geochem isocon")
 
 
 def demo_section(report: Report, out: Path) -> dict[str, Any]:
     """NMF end-members, KCA standardise vs whiten, and sparse isocon on synthetic truth (< 60 s)."""
+    import pandas as pd
+
     from petroinfer.geochem.synthetic import (
         make_alteration,
         make_endmember_mixtures,

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 
-from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, write_csv
-from petroinfer.errors import ConvergenceWarning, InputError
-from petroinfer.report import Report
+from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, read_input, write_csv
+from petroinfer.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from petroinfer.report import Report
+
+__all__ = ["app", "demo_section", "fit", "select_terms", "simulate"]
 
 app = typer.Typer(
     help="Reaction kinetics: rate constants, hidden solids and surface-area laws from time series.",
@@ -31,13 +35,8 @@ SeriesArg = Annotated[Path, typer.Argument(help="CSV with a time column and the 
 
 
 def _read(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise FileNotFoundError(2, "No such file", str(path))
-    try:
-        sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-        return pd.read_csv(path, sep=sep)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
+    """The time series as written (no renaming; rows keep their position: the time column is data)."""
+    return read_input(path, normalise=False, id_column=None).reset_index(drop=True)
 
 
 def _observed(text: str) -> tuple[str, ...]:
@@ -70,6 +69,7 @@ def fit(
     json_out: JsonOpt = False,
 ) -> None:
     """Rate constants (mean, 90 % interval), surface law by evidence and hidden time courses."""
+    from petroinfer.errors import ConvergenceWarning
     from petroinfer.kinetics import ReactionKineticsInversion
 
     data = _read(file)
@@ -91,7 +91,7 @@ def fit(
     summary = _fit_summary(res)
     summary["warnings"] = [str(w.message) for w in caught if issubclass(w.category, Warning)][:3]
     if out is not None:
-        _write_fit(res, data, out, title=f"Reaction kinetics: {file.name}")
+        _write_fit(res, data, out, title=f"Reaction kinetics: {file.name}", inputs=[file])
     emit(summary, json_out=json_out, out=out, title="petroinfer kinetics fit")
 
 
@@ -122,11 +122,11 @@ def _write_fit(
     title: str,
     report: Report | None = None,
     section: str | None = None,
+    inputs: list | tuple = (),
 ) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from petroinfer.report import Report
 
     out.mkdir(parents=True, exist_ok=True)
     write_csv(res.rate_constants, out / "rate_constants.csv")
@@ -134,7 +134,7 @@ def _write_fit(
     write_csv(res.hidden_states, out / "hidden_states.csv", index=False)
     res.to_netcdf(out / "result.nc")
     own = report is None
-    report = report or Report(title)
+    report = report or Report(title, inputs=list(inputs))
     sec = report.section(section or "Heterogeneous-reaction kinetics")
     sec.text(
         f"Selected surface-area law: {res.hyperparameters['surface_law']} "
@@ -146,6 +146,9 @@ def _write_fit(
     sec.table(res.evidence_table, caption="Candidate surface laws (best first)")
     axes = res.plot(data=data)
     fig = axes[0].figure
+    for ax in axes:  # panels share the quantity of the first one
+        if not ax.get_ylabel():
+            ax.set_ylabel(axes[0].get_ylabel())
     fig.tight_layout()
     fig.savefig(out / "hidden_states.png", dpi=110)
     sec.figure(fig, caption="Hidden time courses (median, 90 % band) and observations")
@@ -153,6 +156,7 @@ def _write_fit(
     fig2, ax2 = plt.subplots(figsize=(4.5, 3))
     ax2.errorbar(range(len(ev)), ev["log_evidence"], yerr=2 * ev["log_evidence_se"], fmt="o")
     ax2.set_xticks(range(len(ev)), list(ev.index))
+    ax2.set_xlabel("surface-area law")
     ax2.set_ylabel("log evidence (± 2 SE)")
     fig2.tight_layout()
     fig2.savefig(out / "evidence.png", dpi=110)
@@ -176,13 +180,18 @@ def simulate(
     json_out: JsonOpt = False,
 ) -> None:
     """Forward-simulate a network: noisy observations, true hidden states and the ODE solution."""
+    import numpy as np
     import yaml
 
     from petroinfer.kinetics import load_network, simulate_observations
+    from petroinfer.report import Report
 
     if not spec.is_file():
         raise FileNotFoundError(2, "No such file", str(spec))
-    raw = yaml.safe_load(spec.read_text()) or {}
+    try:
+        raw = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {spec} as YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(raw, dict):
         raise InputError(f"{spec} must contain a YAML mapping")
     net = load_network(raw.get("network", raw))
@@ -211,12 +220,8 @@ def simulate(
         "final_state": ode.iloc[-1].to_dict(),
     }
     if out is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        out.mkdir(parents=True, exist_ok=True)
         write_csv(obs, out / "observations.csv", index=False)
         write_csv(truth, out / "truth.csv", index=False)
         write_csv(ode, out / "ode.csv", index=False)
@@ -225,11 +230,12 @@ def simulate(
             ax.plot(ode["time"], ode[sp], label=f"{sp} (ODE)")
         for sp in obs_names:
             ax.plot(obs["time"], obs[sp], ".", ms=3, label=f"{sp} observed")
-        ax.set_xlabel("time")
+        ax.set_xlabel("time (model units)")
+        ax.set_ylabel("amount / concentration")
         ax.legend(fontsize="small")
         fig.tight_layout()
         fig.savefig(out / "simulation.png", dpi=110)
-        rep = Report(f"Simulation: {spec.name}", seed=seed)
+        rep = Report(f"Simulation: {spec.name}", seed=seed, inputs=[spec])
         sec = rep.section("Forward simulation")
         sec.mapping({k: v for k, v in summary.items() if k != "final_state"})
         sec.figure(fig, caption="ODE solution and noisy observations")
@@ -250,6 +256,7 @@ def select_terms(
 ) -> None:
     """Sparse reaction-term selection (reactions × surface laws) with an adaptive-L1 EM path."""
     from petroinfer.kinetics import SparseReactionSelection
+    from petroinfer.report import Report
 
     res = SparseReactionSelection(
         network, _observed(observed), time=time_column, random_state=seed
@@ -265,10 +272,9 @@ def select_terms(
         ),
     }
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         path = res.criterion.to_dataframe()
         write_csv(path, out / "selection_path.csv")
-        rep = Report("Sparse reaction-term selection", seed=seed)
+        rep = Report("Sparse reaction-term selection", seed=seed, inputs=[file])
         sec = rep.section("Selection path (adaptive L1 inside the EM M-step)")
         sec.table(path.reset_index(), caption="Coefficients, PF log-likelihood and BIC along λ")
         rep.save(out / "report.html")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 
-from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, write_csv
-from petroinfer.cli.thermobar import BarometerOpt, ThermometerOpt, read_input_table
-from petroinfer.errors import DataQualityWarning
-from petroinfer.report import Report
+from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, read_input, write_csv
+from petroinfer.cli.thermobar import BarometerOpt, ThermometerOpt
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from petroinfer.report import Report
 
 __all__ = ["app", "demo_section", "inclusions"]
 
@@ -24,6 +25,8 @@ def _write_outputs(
     res, data: pd.DataFrame, out: Path, title: str, seed: int, inputs=(), truth=None
 ) -> Report:
     import matplotlib.pyplot as plt
+
+    from petroinfer.report import Report
 
     out.mkdir(parents=True, exist_ok=True)
     table = res.summary()
@@ -69,6 +72,7 @@ def _report_section(sec, res, out: Path, truth=None) -> None:
     )
     fig, axes = plt.subplots(2, 1, figsize=(5.5, 5), sharex=True)
     res.plot(ax=axes, kind="radius")
+    axes[0].set_xlabel(axes[-1].get_xlabel())  # shared radius axis, labelled on both panels
     if truth is not None:
         axes[0].plot(truth["radius"], truth["T_C"], "r--", lw=1)
         axes[1].plot(truth["radius"], truth["P_kbar"], "r--", lw=1)
@@ -92,16 +96,20 @@ def inclusions(
     order: Annotated[int, typer.Option("--order", help="GMRF order: 1 or 2.")] = 1,
     sigma: Annotated[float, typer.Option("--sigma", help="1σ of each mole fraction.")] = 0.005,
     robust: Annotated[
-        bool, typer.Option("--robust", help="Student-t likelihood (re-equilibrated inclusions).")
+        bool,
+        typer.Option(
+            "--robust", metavar="", help="Student-t likelihood (re-equilibrated inclusions)."
+        ),
     ] = False,
     seed: SeedOpt = 0,
     out: OutOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Bayesian P–T path along a garnet radius from biotite and plagioclase inclusions."""
+    from petroinfer.errors import DataQualityWarning
     from petroinfer.ptpath import InclusionPTPath
 
-    data = read_input_table(file)
+    data = read_input(file, normalise=False)
     model = InclusionPTPath(
         n_nodes=n_nodes, order=order, thermometer=thermometer, barometer=barometer, polymorph=polymorph,
         sigma=sigma, likelihood="student_t" if robust else "gaussian", random_state=seed,
@@ -131,6 +139,9 @@ def inclusions(
 
 def demo_section(report: Report, out: Path) -> dict:
     """Demo: MRF P–T path of a synthetic zoned garnet, all inclusions and half of them removed."""
+    import numpy as np
+    import pandas as pd
+
     from petroinfer.ptpath import InclusionPTPath, pointwise_pt, synthetic_inclusions
 
     out.mkdir(parents=True, exist_ok=True)

@@ -1,70 +1,34 @@
-"""``petroinfer thermobar``: garnet–biotite / GASP thermobarometry per analysis with uncertainties."""
+"""``petroinfer thermo thermobar``: garnet–biotite / GASP thermobarometry per analysis."""
 
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 
-from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, write_csv
-from petroinfer.errors import DataQualityWarning, InputError
-from petroinfer.report import Report
+from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, read_input, write_csv
 
-__all__ = ["BarometerOpt", "ThermometerOpt", "demo_section", "read_input_table", "thermobar"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from petroinfer.report import Report
+
+__all__ = ["BarometerOpt", "ThermometerOpt", "app", "demo_section", "thermobar"]
+
+app = typer.Typer(help="Thermobarometry (garnet–biotite, GASP).", no_args_is_help=True)
 
 # calibration choices, shared with ``petroinfer ptpath``
 ThermometerOpt = Annotated[str, typer.Option("--thermometer", help="FS78 | HS82 | ds62")]
 BarometerOpt = Annotated[str, typer.Option("--barometer", help="KN88 | ds62")]
 
 
-def read_input_table(path: Path) -> pd.DataFrame:
-    """Read a CSV/TSV/XLSX table as given (no renaming); the first column is the row id if it is named
-    ``id``/``sample``/``analysis``."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(2, "No such file", str(path))
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xls"):
-            df = pd.read_excel(path)
-        else:
-            df = pd.read_csv(path, sep=None, engine="python")
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read table {path.name}: {exc}") from exc
-    for key in ("id", "sample", "analysis", "Sample", "ID"):
-        if key in df.columns and df[key].is_unique:
-            df = df.set_index(key)
-            break
-    return df
-
-
-def al2sio5_lines(
-    t_min_c: float = 350.0, t_max_c: float = 900.0
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """ds62 Al2SiO5 phase boundaries (T °C, P kbar) for plotting, each limited to its stable side."""
-    from petroinfer.thermo import al2sio5_triple_point, equilibrium_pressure
-
-    t_tp, p_tp = al2sio5_triple_point()
-    out = {}
-    for name, rx, lo, hi in (
-        ("ky = sill", {"sill": 1, "ky": -1}, t_tp, t_max_c + 273.15),
-        ("ky = and", {"and": 1, "ky": -1}, t_min_c + 273.15, t_tp),
-        ("and = sill", {"sill": 1, "and": -1}, t_tp, t_max_c + 273.15),
-    ):
-        T = np.linspace(lo, hi, 40)
-        P = equilibrium_pressure(rx, T, P0=p_tp)
-        keep = P > 0
-        out[name] = (T[keep] - 273.15, P[keep] / 1e3)
-    return out
-
-
 def pt_figure(res: pd.DataFrame, title: str):
     """P–T scatter with 1σ error bars and the ds62 Al2SiO5 boundaries."""
     import matplotlib.pyplot as plt
+
+    from petroinfer.thermo import al2sio5_lines
 
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     xerr = res["T_C_sd"] if "T_C_sd" in res else None
@@ -79,6 +43,7 @@ def pt_figure(res: pd.DataFrame, title: str):
     return fig
 
 
+@app.command("thermobar")
 @guard
 def thermobar(
     file: Annotated[
@@ -103,9 +68,13 @@ def thermobar(
     json_out: JsonOpt = False,
 ) -> None:
     """Garnet–biotite temperatures and GASP pressures per row (T_C, P_kbar and their SDs)."""
+    import numpy as np
+
+    from petroinfer.errors import DataQualityWarning
+    from petroinfer.report import Report
     from petroinfer.thermo import thermobarometry
 
-    data = read_input_table(file)
+    data = read_input(file, normalise=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataQualityWarning)
         res = thermobarometry(
@@ -123,9 +92,8 @@ def thermobar(
         "warnings": notes,
     }
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         write_csv(res, out / "thermobar.csv")
-        rep = Report("petroinfer thermobar", inputs=[file], seed=seed)
+        rep = Report("petroinfer thermo thermobar", inputs=[file], seed=seed)
         sec = rep.section(f"Thermobarometry: {thermometer} + {barometer} ({polymorph})")
         sec.text(
             "Garnet–biotite Fe–Mg exchange temperature and GASP pressure per analysis; uncertainties "
@@ -139,11 +107,15 @@ def thermobar(
         sec.figure(fig, caption="P–T with 1σ bars; lines: ds62 Al2SiO5 phase boundaries")
         rep.save(out / "report.html")
         summary["out"] = str(out)
-    emit(summary, json_out=json_out, out=out, title="petroinfer thermobar")
+    emit(summary, json_out=json_out, out=out, title="petroinfer thermo thermobar")
 
 
 def demo_section(report: Report, out: Path) -> dict:
     """Demo: thermobarometry of a synthetic zoned-garnet inclusion set (FS78/HS82/ds62 × KN88/ds62)."""
+    import numpy as np
+    import pandas as pd
+
+    from petroinfer.errors import DataQualityWarning
     from petroinfer.ptpath import synthetic_inclusions
     from petroinfer.thermo import thermobarometry
 
@@ -183,5 +155,8 @@ def demo_section(report: Report, out: Path) -> dict:
     sec.table(table.round(3), caption="RMSE against the generating path")
     fig.savefig(out / "thermobar_pt.png", dpi=110, bbox_inches="tight")
     sec.figure(fig, caption="Point-by-point P–T with 1σ bars; ds62 Al2SiO5 boundaries")
-    sec.code("petroinfer thermobar pairs.csv --thermometer HS82 --barometer KN88 --out results/")
+    write_csv(pairs, out / "pairs.csv", index=False)
+    sec.code(
+        "petroinfer thermo thermobar pairs.csv --thermometer HS82 --barometer KN88 --out results/"
+    )
     return {k: round(v, 3) for k, v in table.loc["HS82+KN88"].items()}

@@ -33,6 +33,7 @@ from petroinfer.geochem._tables import as_numeric_frame
 __all__ = [
     "Standardiser",
     "Whitener",
+    "centred_pca_scores",
     "direction_angles",
     "independent_components",
     "kca_direction_diagnostic",
@@ -164,6 +165,57 @@ def principal_components(X: Any, n_components: int | None = None) -> dict[str, A
         "loadings": pd.DataFrame(w.components_.T, index=df.columns, columns=names),
         "explained_variance_ratio": pd.Series(w.explained_variance_ratio_, index=names),
     }
+
+
+def centred_pca_scores(X: Any, n_components: int = 2) -> pd.DataFrame:
+    r"""Scores of a table on its first principal axes, after centring only (no rescaling).
+
+    Use it on data that are already in the space to be displayed (e.g. the standardised or
+    whitened coordinates a clustering worked in); :func:`principal_components` standardises first.
+
+    Parameters
+    ----------
+    X : array-like or DataFrame, shape (n_samples, n_features)
+        Numeric table, at least two rows; a DataFrame's index labels the scores.
+    n_components : int
+        Number of leading principal axes, ``1 <= n_components <= min(n_samples, n_features)``.
+
+    Returns
+    -------
+    DataFrame, shape (n_samples, n_components)
+        Columns ``PC1 … PCm``: :math:`T = X_c V_m`.
+
+    Notes
+    -----
+    With the centred data :math:`X_c = X - \mathbf{1}\bar{x}^T` and its thin singular value
+    decomposition :math:`X_c = U \Sigma V^T`, the principal axes are the columns of :math:`V`
+    (eigenvectors of the sample covariance, Jolliffe 2002, §3.5) and the scores are
+    :math:`T = X_c V_m = U_m \Sigma_m`. The sign of each axis is that returned by LAPACK.
+
+    References
+    ----------
+    Jolliffe, I. T. (2002). *Principal Component Analysis*, 2nd ed. Springer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    >>> T = centred_pca_scores(X, n_components=1)
+    >>> np.round(np.abs(T["PC1"].to_numpy()), 4).tolist()
+    [2.1213, 0.7071, 0.7071, 2.1213]
+    """
+    df = _frame(X)
+    if (
+        isinstance(n_components, bool)
+        or not isinstance(n_components, int | np.integer)
+        or not 1 <= n_components <= min(df.shape)
+    ):
+        raise ModelError(f"n_components must be an int in 1..{min(df.shape)}, got {n_components!r}")
+    A = df.to_numpy(dtype=float)
+    A = A - A.mean(axis=0)
+    _, _, Vt = np.linalg.svd(A, full_matrices=False)
+    T = A @ Vt[:n_components].T
+    return pd.DataFrame(T, index=df.index, columns=[f"PC{i + 1}" for i in range(n_components)])
 
 
 def independent_components(
