@@ -419,6 +419,7 @@ def test_cli_train_predict_and_exit_codes(ueki, small, tmp_path):
     res = runner.invoke(
         app,
         [
+            "geochem",
             "discriminate",
             "train",
             "--data",
@@ -434,7 +435,7 @@ def test_cli_train_predict_and_exit_codes(ueki, small, tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert model.exists() and '"first_features"' in res.output
-    trained = json.loads(res.output)
+    trained = json.loads(res.stdout)
     assert set(trained["features_per_class"]) == set(trained["classes"])
     assert all(0 < v <= 29 for v in trained["features_per_class"].values())
     assert all(
@@ -449,6 +450,7 @@ def test_cli_train_predict_and_exit_codes(ueki, small, tmp_path):
     res = runner.invoke(
         app,
         [
+            "geochem",
             "discriminate",
             "predict",
             str(model),
@@ -466,20 +468,23 @@ def test_cli_train_predict_and_exit_codes(ueki, small, tmp_path):
     ppm = new.copy()
     ppm["MgO"] = ppm["MgO"] * 1e4
     ppm.to_csv(tmp_path / "ppm.csv", index_label="sample")
-    res = runner.invoke(app, ["discriminate", "predict", str(model), str(tmp_path / "ppm.csv")])
+    res = runner.invoke(
+        app, ["geochem", "discriminate", "predict", str(model), str(tmp_path / "ppm.csv")]
+    )
     assert res.exit_code == 2 and "MgO" in res.output
     res = runner.invoke(
-        app, ["discriminate", "predict", str(tmp_path / "none.joblib"), str(new_csv)]
+        app, ["geochem", "discriminate", "predict", str(tmp_path / "none.joblib"), str(new_csv)]
     )
     assert res.exit_code == 2 and "not found" in res.output
     res = runner.invoke(
-        app, ["discriminate", "evaluate", "--dataset", "ueki2018", "--model", "knn"]
+        app, ["geochem", "discriminate", "evaluate", "--dataset", "ueki2018", "--model", "knn"]
     )
     assert res.exit_code == 2 and "knn" in res.output
-    res = runner.invoke(app, ["discriminate", "evaluate", "--data", str(train_csv)])
+    res = runner.invoke(app, ["geochem", "discriminate", "evaluate", "--data", str(train_csv)])
     assert res.exit_code == 2 and "Class" in res.output
     res = runner.invoke(
-        app, ["discriminate", "evaluate", "--dataset", "ueki2018", "--data", str(train_csv)]
+        app,
+        ["geochem", "discriminate", "evaluate", "--dataset", "ueki2018", "--data", str(train_csv)],
     )
     assert res.exit_code == 2
     tiny = X.assign(Setting=y.to_numpy())
@@ -488,6 +493,7 @@ def test_cli_train_predict_and_exit_codes(ueki, small, tmp_path):
     res = runner.invoke(
         app,
         [
+            "geochem",
             "discriminate",
             "evaluate",
             "--data",
@@ -508,6 +514,7 @@ def test_cli_evaluate_small(small, tmp_path):
     res = runner.invoke(
         app,
         [
+            "geochem",
             "discriminate",
             "evaluate",
             "--data",

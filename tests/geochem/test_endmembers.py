@@ -209,6 +209,7 @@ def test_endmembers_and_cluster_cli(tmp_path):
     r = runner.invoke(
         app,
         [
+            "geochem",
             "endmembers",
             str(f),
             "--k",
@@ -228,6 +229,7 @@ def test_endmembers_and_cluster_cli(tmp_path):
     r = runner.invoke(
         app,
         [
+            "geochem",
             "cluster",
             str(f),
             "--k",
@@ -249,9 +251,9 @@ def test_endmembers_and_cluster_cli(tmp_path):
     bad = mix.data.copy()
     bad.iloc[5, 1] = -2.0
     bad.to_csv(f)
-    r = runner.invoke(app, ["endmembers", str(f), "--k", "2"])
+    r = runner.invoke(app, ["geochem", "endmembers", str(f), "--k", "2"])
     assert r.exit_code == 2 and "TiO2" in r.output and "negative" in r.output
-    r = runner.invoke(app, ["endmembers", str(f), "--loss", "l1"])
+    r = runner.invoke(app, ["geochem", "endmembers", str(f), "--loss", "l1"])
     assert r.exit_code == 2
     assert np.isfinite(mix.data.to_numpy()).all()
 

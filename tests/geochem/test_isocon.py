@@ -119,6 +119,7 @@ def test_isocon_cli(tmp_path):
     r = runner.invoke(
         app,
         [
+            "geochem",
             "isocon",
             str(f),
             "--protolith",
@@ -136,7 +137,7 @@ def test_isocon_cli(tmp_path):
     s = json.loads(r.stdout)
     assert sorted(s["immobile_selected"]) == sorted(alt.immobile)
     assert (out / "report.html").exists() and (out / "isocon.png").exists()
-    r = runner.invoke(app, ["isocon", str(f), "--protolith", "NOPE"])
+    r = runner.invoke(app, ["geochem", "isocon", str(f), "--protolith", "NOPE"])
     assert r.exit_code == 2 and "NOPE" in r.output
 
 
