@@ -1,8 +1,9 @@
 """Sparse multinomial logistic regression (SMR) with L1 or grouped penalties.
 
 scikit-learn has no grouped (per feature, across classes) penalty for the multinomial model, so the
-solver here is a proximal-gradient method (FISTA with adaptive restart) written from the equations
-below; the plain L1 penalty uses the same solver so that both paths are computed identically.
+solver here is a proximal-gradient method (FISTA with adaptive restart, the proximal operators and
+the Lipschitz bound from :mod:`petroinfer.inference.sparse`) applied to the equations below; the
+plain L1 penalty uses the same solver so that both paths are computed identically.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from scipy.linalg import eigh
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import StratifiedKFold
@@ -18,6 +18,13 @@ from sklearn.utils.multiclass import unique_labels
 
 from petroinfer._rng import RandomState, seed_of
 from petroinfer.errors import InputError, ModelError
+from petroinfer.inference.sparse import (
+    fista,
+    group_l2_norms,
+    lipschitz_multinomial,
+    prox_group_l2,
+    prox_l1,
+)
 
 __all__ = [
     "SparseMultinomialRegression",
@@ -32,49 +39,6 @@ def _softmax(eta: np.ndarray) -> np.ndarray:
     np.exp(eta, out=eta)
     eta /= eta.sum(axis=1, keepdims=True)
     return eta
-
-
-def _group_norms(W: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
-    """L2 norm of each row of ``W`` (``groups=None``) or of each block of rows sharing a group label,
-    broadcast back to the rows (column vector)."""
-    sq = (W**2).sum(axis=1)
-    if groups is None:
-        return np.sqrt(sq)[:, None]
-    return np.sqrt(np.bincount(groups, weights=sq))[groups][:, None]
-
-
-def _class_group_norms(W: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """L2 norm of each (group, class) block of ``W`` broadcast back to its entries (p x K)."""
-    G = int(groups.max()) + 1
-    S = np.zeros((G, W.shape[1]))
-    np.add.at(S, groups, W**2)
-    return np.sqrt(S)[groups]
-
-
-def _prox(
-    W: np.ndarray, thresh: float, penalty: str, groups: np.ndarray | None = None
-) -> np.ndarray:
-    """Proximal operator of ``thresh * penalty`` applied to the coefficient matrix (p x K)."""
-    if thresh <= 0:
-        return W
-    if penalty == "l1" and groups is None:
-        return np.sign(W) * np.maximum(np.abs(W) - thresh, 0.0)
-    norms = _class_group_norms(W, groups) if penalty == "l1" else _group_norms(W, groups)
-    scale = np.maximum(0.0, 1.0 - thresh / np.maximum(norms, 1e-300))
-    return W * scale
-
-
-def _penalty_value(W: np.ndarray, penalty: str, groups: np.ndarray | None = None) -> float:
-    if penalty == "l1":
-        if groups is None:
-            return float(np.abs(W).sum())
-        G = int(groups.max()) + 1
-        S = np.zeros((G, W.shape[1]))
-        np.add.at(S, groups, W**2)
-        return float(np.sqrt(S).sum())
-    if groups is None:
-        return float(np.sqrt((W**2).sum(axis=1)).sum())
-    return float(np.sqrt(np.bincount(groups, weights=(W**2).sum(axis=1))).sum())
 
 
 def _loss_grad(
@@ -102,43 +66,40 @@ def _fista(
     groups: np.ndarray | None = None,
     mask: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int, bool, float]:
-    """FISTA (Beck & Teboulle 2009) with backtracking on the local Lipschitz constant (allowed to
-    shrink again, Scheinberg, Goldfarb & Bai 2014) and gradient-based restart (O'Donoghue & Candès
-    2015). ``L_max`` (Böhning's global bound) caps the backtracking, so every step is a descent step."""
-    W, b = W0.copy(), b0.copy()
-    Vw, Vb = W.copy(), b.copy()
-    t, L = 1.0, L0
-    for it in range(1, max_iter + 1):
-        fV, gW, gb = _loss_grad(X, Y, w, Vw, Vb)
-        L = max(L * 0.7, 1e-8)
-        while True:
-            step = 1.0 / L
-            G = Vw - step * gW
-            if mask is not None:
-                G = G * mask
-            W_new = _prox(G, step * alpha, penalty, groups)
-            b_new = Vb - step * gb
-            DW, Db = W_new - Vw, b_new - Vb
-            f_new = _loss_grad_value(X, Y, w, W_new, b_new)
-            quad = (
-                fV + np.sum(gW * DW) + np.sum(gb * Db) + 0.5 * L * (np.sum(DW**2) + np.sum(Db**2))
-            )
-            if f_new <= quad + 1e-12 * abs(fV) or L >= L_max:
-                break
-            L = min(2.0 * L, L_max)
-        dW, db = W_new - W, b_new - b
-        # restart when the momentum points uphill
-        if np.sum(-DW * dW) + np.sum(-Db * db) > 0:
-            t = 1.0
-        t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-        mom = (t - 1.0) / t_new
-        Vw, Vb = W_new + mom * dW, b_new + mom * db
-        W, b, t = W_new, b_new, t_new
-        # max-norm of the gradient mapping (V - prox(V - grad/L)) * L: zero at the optimum
-        gmap = L * max(np.abs(DW).max(initial=0.0), np.abs(Db).max(initial=0.0))
-        if gmap <= tol:
-            return W, b, it, True, L
-    return W, b, max_iter, False, L
+    """FISTA (:func:`petroinfer.inference.sparse.fista`, backtracking capped by ``L_max``,
+    Böhning's global bound, and adaptive restart) on the stacked unknowns ``[W; b]`` ((p+1) x K,
+    intercepts in the last row, unpenalised)."""
+    p = W0.shape[0]
+
+    def f_grad(Z: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, gW, gb = _loss_grad(X, Y, w, Z[:p], Z[p])
+        return loss, np.vstack([gW, gb[None]])
+
+    def prox(V: np.ndarray, step: float) -> np.ndarray:
+        Wv = V[:p] if mask is None else V[:p] * mask
+        return np.vstack([_penalty_prox(Wv, step * alpha, penalty, groups), V[p:]])
+
+    res = fista(
+        f_grad,
+        prox,
+        np.vstack([W0, b0[None]]),
+        L0,
+        f=lambda Z: _loss_grad_value(X, Y, w, Z[:p], Z[p]),
+        lipschitz_max=L_max,
+        tol=tol,
+        max_iter=max_iter,
+    )
+    return res.x[:p], res.x[p], res.n_iter, res.converged, res.lipschitz
+
+
+def _penalty_prox(
+    W: np.ndarray, thresh: float, penalty: str, groups: np.ndarray | None
+) -> np.ndarray:
+    """Proximal operator of ``thresh`` times the L1 (per (group, class) block when grouped) or
+    the group penalty (rows, or groups of rows, across all classes) of ``W`` (p x K)."""
+    if penalty == "l1" and groups is None:
+        return prox_l1(W, thresh)
+    return prox_group_l2(W, thresh, groups, per_column=penalty == "l1")
 
 
 def _loss_grad_value(
@@ -146,13 +107,6 @@ def _loss_grad_value(
 ) -> float:
     eta = X @ W + b
     return float(w @ (logsumexp(eta, axis=1) - (eta * Y).sum(axis=1)))
-
-
-def _lipschitz(X: np.ndarray, w: np.ndarray) -> float:
-    """Böhning (1992) bound of the multinomial Hessian: L = ½ λ_max([X 1]ᵀ diag(w) [X 1])."""
-    Xa = np.hstack([X, np.ones((X.shape[0], 1))]) * np.sqrt(w)[:, None]
-    G = Xa.T @ Xa
-    return 0.5 * float(eigh(G, eigvals_only=True, subset_by_index=[len(G) - 1, len(G) - 1])[0])
 
 
 def _alpha_max(
@@ -163,8 +117,8 @@ def _alpha_max(
     if penalty == "l1":
         if groups is None:
             return float(np.abs(G).max())
-        return float(_class_group_norms(G, groups).max())
-    return float(_group_norms(G, groups).max())
+        return float(group_l2_norms(G, groups, per_column=True).max())
+    return float(group_l2_norms(G, groups).max())
 
 
 def support_mask(W: np.ndarray, penalty: str, groups: np.ndarray | None = None) -> np.ndarray:
@@ -175,9 +129,9 @@ def support_mask(W: np.ndarray, penalty: str, groups: np.ndarray | None = None) 
         if penalty == "group":
             active = np.broadcast_to(active.any(axis=1, keepdims=True), W.shape)
     elif penalty == "l1":
-        active = _class_group_norms(W, groups) > 0
+        active = group_l2_norms(W, groups, per_column=True) > 0
     else:
-        active = np.broadcast_to(_group_norms(W, groups) > 0, W.shape)
+        active = np.broadcast_to(group_l2_norms(W, groups) > 0, W.shape)
     return active.astype(float)
 
 
@@ -339,7 +293,7 @@ def multinomial_lasso_path(
         amax = _alpha_max(X, Y, w, penalty, groups)
         alphas = np.geomspace(amax, amax * alpha_min_ratio, n_alphas)
     alphas = np.asarray(alphas, float)
-    L_max = _lipschitz(X, w) if lipschitz is None else float(lipschitz)
+    L_max = lipschitz_multinomial(X, w) if lipschitz is None else float(lipschitz)
     L = 0.1 * L_max
     prior = np.clip((w @ Y), 1e-12, None)
     W = np.zeros((p, K)) if coef_init is None else np.array(coef_init, float)

@@ -7,8 +7,9 @@ with sparse (adaptive-L1) reaction-term selection (``SparseReactionSelection``) 
 generator (``simulate_observations``).
 """
 
-from petroinfer.kinetics._reaction_em import ReactionKineticsEM, SparseReactionSelection
+from petroinfer.kinetics._reaction_em import ReactionKineticsEM
 from petroinfer.kinetics._reaction_fit import KineticsResult, ReactionKineticsInversion
+from petroinfer.kinetics._reaction_sparse import SparseReactionSelection
 from petroinfer.kinetics.reactions import (
     SURFACE_LAWS,
     Reaction,

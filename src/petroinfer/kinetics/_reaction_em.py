@@ -5,58 +5,33 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy.optimize import least_squares
 
+from petroinfer._base import Interval, Options
 from petroinfer._rng import RandomState, as_generator
 from petroinfer.errors import ModelError
-from petroinfer.inference.results import Result, make_metadata
+from petroinfer.inference.results import Result
+from petroinfer.inference.sparse import nonneg_lasso_gram
 from petroinfer.kinetics._reaction_ssm import LOG2PI, ReactionSSM, SeriesEstimator
-from petroinfer.kinetics.reactions import SURFACE_LAWS, ReactionNetwork, load_network
+from petroinfer.kinetics.reactions import ReactionNetwork, load_network
 
-__all__ = ["ReactionKineticsEM", "SparseReactionSelection", "weighted_lasso_nonneg"]
-
-
-def weighted_lasso_nonneg(
-    G: np.ndarray,
-    b: np.ndarray,
-    lam: float,
-    weights: np.ndarray,
-    k0: np.ndarray | None = None,
-    *,
-    max_iter: int = 500,
-    tol: float = 1e-10,
-) -> np.ndarray:
-    """Minimise ½ kᵀGk − bᵀk + λ Σ w_j k_j subject to k ≥ 0 (coordinate descent).
-
-    This is the weighted (adaptive) lasso (Zou 2006, JASA 101:1418) on the normal equations of
-    the M-step regression; rate constants are non-negative so |k_j| = k_j.
-    """
-    R = b.size
-    k = np.zeros(R) if k0 is None else np.maximum(np.asarray(k0, float).copy(), 0.0)
-    diag = np.maximum(np.diag(G), 1e-300)
-    for _ in range(max_iter):
-        delta = 0.0
-        for j in range(R):
-            r = b[j] - G[j] @ k + G[j, j] * k[j]
-            new = max(0.0, (r - lam * weights[j]) / diag[j])
-            delta = max(delta, abs(new - k[j]) * math.sqrt(diag[j]))
-            k[j] = new
-        if delta < tol * (1.0 + math.sqrt(float(b @ b))):
-            break
-    return k
+__all__ = ["ReactionKineticsEM", "skeleton_nnls"]
 
 
 class ReactionKineticsEM(SeriesEstimator):
-    """Monte-Carlo EM estimates of rate constants and observation noise (maximum likelihood).
+    r"""Monte-Carlo EM estimates of rate constants and observation noise (maximum likelihood).
 
     Parameters
     ----------
-    network, observed, time, t0 : as in :class:`ReactionKineticsInversion`
+    network : ReactionNetwork, "dissolution-precipitation", YAML path or dict
+        The reaction network; its rate constants are the default starting values.
+    observed : sequence of str
+        Observed species (columns of the data).
     process_noise : float, optional
         Relative system noise q (as in :func:`~petroinfer.kinetics.simulate_observations`). With the
         innovation M-step it is a fixed hyperparameter, as in :class:`ReactionKineticsInversion`
@@ -68,6 +43,7 @@ class ReactionKineticsEM(SeriesEstimator):
         FFBSi trajectories in the first E-step; the Monte-Carlo sample size then grows by the
         ascent-based rule (innovation M-step) up to ``max_trajectories``.
     max_iter : int
+        Largest number of EM iterations.
     tol : float, optional
         Convergence tolerance. Innovation M-step: stop when the upper 90 % confidence bound of the
         expected increase of the Q function is below ``tol`` nats (Caffo et al. 2005; default
@@ -81,7 +57,12 @@ class ReactionKineticsEM(SeriesEstimator):
         Complete-data parametrisation (see Notes); ``"auto"`` = innovations unless ``penalty > 0``.
     max_trajectories : int
         Upper limit of the Monte-Carlo sample size.
+    time : str
+        Name of the time column.
+    t0 : float
+        Start time at which the network's initial amounts hold.
     random_state : int, Generator or None
+        Seed or generator of the particle filter and smoother.
 
     Notes
     -----
@@ -89,35 +70,35 @@ class ReactionKineticsEM(SeriesEstimator):
     parameters.
 
     *Innovation M-step* (default). The complete data are the observations and the standardised
-    system noise :math:`\\varepsilon_{1:G}`, whose N(0, I) density does not depend on θ; the states
-    are the deterministic map :math:`x = \\mathcal X(\\varepsilon, k)` of the state equation
+    system noise :math:`\varepsilon_{1:G}`, whose N(0, I) density does not depend on θ; the states
+    are the deterministic map :math:`x = \mathcal X(\varepsilon, k)` of the state equation
     (:meth:`ReactionSSM.paths`), i.e. the non-centred parametrisation (Papaspiliopoulos, Roberts &
-    Sköld 2007, Stat. Sci. 22:59). With :math:`\\varepsilon^{(m)}` recovered from the smoothed
+    Sköld 2007, Stat. Sci. 22:59). With :math:`\varepsilon^{(m)}` recovered from the smoothed
     trajectories,
 
     .. math::
 
-        Q(k, \\sigma) = \\frac1M \\sum_m \\sum_{t,j} \\Big[-\\frac{(y_{tj} -
-        \\mathcal X_{tj}(\\varepsilon^{(m)}, k))^2}{2\\sigma_j^2} - \\log \\sigma_j\\Big],
+        Q(k, \sigma) = \frac1M \sum_m \sum_{t,j} \Big[-\frac{(y_{tj} -
+        \mathcal X_{tj}(\varepsilon^{(m)}, k))^2}{2\sigma_j^2} - \log \sigma_j\Big],
 
     maximised as an ECM step (Meng & Rubin 1993, Biometrika 80:267): Gauss–Newton/Levenberg–
     Marquardt in log k over all M trajectories jointly, then
-    :math:`\\hat\\sigma_j^2 = \\overline{(y_{tj} - \\mathcal X_{tj})^2}`. The Monte-Carlo sample size
+    :math:`\hat\sigma_j^2 = \overline{(y_{tj} - \mathcal X_{tj})^2}`. The Monte-Carlo sample size
     follows ascent-based MCEM (Caffo, Jank & Jones 2005, JRSS B 67:235): the per-trajectory
-    increments :math:`\\Delta Q_m` give a lower confidence bound of the increase; if it is negative
+    increments :math:`\Delta Q_m` give a lower confidence bound of the increase; if it is negative
     the step is swamped by Monte-Carlo error, M/3 more trajectories are appended and the M-step is
-    repeated; the next M is :math:`\\hat\\sigma^2_{\\Delta Q}(z_\\alpha + z_\\beta)^2 /
-    \\overline{\\Delta Q}^2`; EM stops when the upper bound is below ``tol``. Standard errors
-    from Louis' (1982, JRSS B 44:226) identity :math:`I_{obs} = E[-\\nabla^2 \\ell_c] -
-    \\operatorname{Var}[\\nabla \\ell_c]` on (log k, log σ) with the final trajectories; 90 %
-    intervals are :math:`\\exp(\\log\\hat k \\pm 1.645\\, se)`.
+    repeated; the next M is :math:`\hat\sigma^2_{\Delta Q}(z_\alpha + z_\beta)^2 /
+    \overline{\Delta Q}^2`; EM stops when the upper bound is below ``tol``. Standard errors
+    from Louis' (1982, JRSS B 44:226) identity :math:`I_{obs} = E[-\nabla^2 \ell_c] -
+    \operatorname{Var}[\nabla \ell_c]` on (log k, log σ) with the final trajectories; 90 %
+    intervals are :math:`\exp(\log\hat k \pm 1.645\, se)`.
 
     *State M-step* (``m_step="states"``, needed for the L1 penalty). The complete data are the
-    states themselves. With the trapezoidal rate terms :math:`\\bar\\Phi_i = (\\Phi(x_i) +
-    \\Phi(x_{i+1}))/2`, :math:`\\Delta x_i = \\Delta t_i N \\operatorname{diag}(\\bar\\Phi_i) k + v_i`,
-    :math:`v_i \\sim N(0, \\Delta t_i q^2 \\operatorname{diag}(\\bar x_i + x_{floor})^2)`, the
-    weighted normal equations :math:`G k = b` give :math:`\\hat k = G^{-1} b` (or the weighted
-    lasso), :math:`\\hat q^2` the mean squared standardised residual and :math:`\\hat\\sigma_s^2` the
+    states themselves. With the trapezoidal rate terms :math:`\bar\Phi_i = (\Phi(x_i) +
+    \Phi(x_{i+1}))/2`, :math:`\Delta x_i = \Delta t_i N \operatorname{diag}(\bar\Phi_i) k + v_i`,
+    :math:`v_i \sim N(0, \Delta t_i q^2 \operatorname{diag}(\bar x_i + x_{floor})^2)`, the
+    weighted normal equations :math:`G k = b` give :math:`\hat k = G^{-1} b` (or the weighted
+    lasso), :math:`\hat q^2` the mean squared standardised residual and :math:`\hat\sigma_s^2` the
     mean squared observation residual (Shumway & Stoffer 1982; Wei & Tanner 1990).
 
     Why two parametrisations: EM converges at the rate of the fraction of missing information
@@ -139,6 +120,19 @@ class ReactionKineticsEM(SeriesEstimator):
     >>> print(round(float(res.estimate["k_dissolution"]), 4))  # truth 0.05
     0.0503
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **SeriesEstimator._parameter_constraints,
+        "process_noise": [Interval(float, 0, None, closed="neither"), None],
+        "n_particles": [Interval(int, 2, None)],
+        "n_trajectories": [Interval(int, 1, None)],
+        "max_iter": [Interval(int, 1, None)],
+        "tol": [Interval(float, 0, None, closed="neither"), None],
+        "penalty": [Interval(float, 0, None)],
+        "penalty_weights": ["array-like", None],
+        "m_step": [Options({"auto", "innovations", "states"})],
+        "max_trajectories": [Interval(int, 1, None)],
+    }
 
     def __init__(
         self,
@@ -248,7 +242,7 @@ class ReactionKineticsEM(SeriesEstimator):
             # penalty on the q-standardised scale: the objective is RSS/(2 q^2) + λ Σ w|k|
             lam = penalty * ssm.q**2
             if lam > 0:
-                k_new = weighted_lasso_nonneg(G, b, lam, w, k)
+                k_new = nonneg_lasso_gram(G, b, lam, w, k)
             else:
                 k_new = np.maximum(np.linalg.lstsq(G, b, rcond=None)[0], 0.0)
             q, sig = self.m_step_noise(ssm, X, k_new, AD)
@@ -321,7 +315,22 @@ class ReactionKineticsEM(SeriesEstimator):
         return {"k": k, "sigma": sig, "trace": pd.DataFrame(trace), "converged": converged, **info}
 
     def fit(self, data: pd.DataFrame, k0: Any = None) -> Result:
-        """Monte-Carlo EM from ``k0`` (default: the network's rate constants)."""
+        """Monte-Carlo EM from ``k0`` (default: the network's rate constants).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+            Time column and one column per observed species.
+        k0 : array_like, optional
+            Starting rate constants (order of the network's reactions).
+
+        Returns
+        -------
+        Result
+            ``estimate`` with ``k_<reaction>`` (and ``_sd``, ``_q05``, ``_q95`` for the innovation
+            M-step), ``sigma_<species>`` and ``process_noise``; ``criterion`` the EM trace.
+        """
+        self._validate_params()
         ssm = self._setup(data)
         method = self._method()
         rng = as_generator(self.random_state)
@@ -369,10 +378,8 @@ class ReactionKineticsEM(SeriesEstimator):
                 "n_trajectories": self.n_trajectories,
                 "process_noise": ssm.q * math.sqrt(ssm.span),
             },
-            metadata=make_metadata(
-                random_state=self.random_state,
-                inputs=(data,),
-                method=f"Monte-Carlo EM (PF + FFBSi, {method} M-step)",
+            metadata=self._metadata(
+                method=f"Monte-Carlo EM (PF + FFBSi, {method} M-step)", inputs=(data,)
             ),
         )
 
@@ -399,8 +406,8 @@ def complete_loglik(
 
 
 def transition_loglik(ssm: ReactionSSM, X: np.ndarray, logk: np.ndarray) -> np.ndarray:
-    """State-parametrisation complete-data log-likelihood of grid trajectories ``X`` (M, G, S):
-    :math:`\\sum_i \\log N(x_{i+1}; m_i(k), \\Delta t_i q^2 (m_i + x_{floor})^2)` for B rate
+    r"""State-parametrisation complete-data log-likelihood of grid trajectories ``X`` (M, G, S):
+    :math:`\sum_i \log N(x_{i+1}; m_i(k), \Delta t_i q^2 (m_i + x_{floor})^2)` for B rate
     vectors ``logk`` (B, R) → (B, M) (the observation term does not depend on k)."""
     k = np.exp(np.atleast_2d(logk))[:, None, :]
     out = np.zeros((k.shape[0], X.shape[0]))
@@ -441,14 +448,14 @@ def innovation_m_step(
 def louis_information(
     loglik: Callable[[np.ndarray], np.ndarray], theta: np.ndarray, h: float = 1e-3
 ) -> dict[str, np.ndarray]:
-    """Observed information at ``theta`` by Louis' identity from Monte-Carlo complete data.
+    r"""Observed information at ``theta`` by Louis' identity from Monte-Carlo complete data.
 
     ``loglik(points)`` maps B parameter vectors (B, P) to the complete-data log-likelihood of every
-    Monte-Carlo draw (B, M). :math:`I_{obs} = -\\overline{\\nabla^2 \\ell_m} -
-    \\widehat{\\operatorname{Cov}}(\\nabla \\ell_m)` (Louis 1982, JRSS B 44:226) with central
+    Monte-Carlo draw (B, M). :math:`I_{obs} = -\overline{\nabla^2 \ell_m} -
+    \widehat{\operatorname{Cov}}(\nabla \ell_m)` (Louis 1982, JRSS B 44:226) with central
     finite differences. Returns the covariance (inverse observed information), the standard errors
-    and the fraction of missing information :math:`\\operatorname{diag}(I_{mis}) /
-    \\operatorname{diag}(I_{com})` of each parameter and the EM rate of convergence, the largest
+    and the fraction of missing information :math:`\operatorname{diag}(I_{mis}) /
+    \operatorname{diag}(I_{com})` of each parameter and the EM rate of convergence, the largest
     eigenvalue of :math:`I_{com}^{-1} I_{mis}` (Dempster, Laird & Rubin 1977).
     """
     th = np.asarray(theta, float)
@@ -486,211 +493,6 @@ def louis_information(
     }
 
 
-class SparseReactionSelection(SeriesEstimator):
-    """Select the substantial reaction terms from a library (reactions × surface laws).
-
-    Parameters
-    ----------
-    network : ReactionNetwork or name/path
-        The base network; each reaction is expanded into one candidate term per law in ``laws``.
-    observed : sequence of str
-    laws : sequence of str
-        Candidate surface laws (default all four: 2 reactions → 8 terms for the template).
-    n_lambdas : int
-        Points on the penalty path (geometric from λ_max, where every term is zero, down to
-        ``1e-4 λ_max``).
-    gamma : float
-        Adaptive exponent: w_j = ‖column_j‖ / (k̂_j ‖column_j‖ / max)^γ with k̂ the unpenalised
-        start. The default γ = 0 keeps only the column-scale weights, because the unpenalised
-        start is not identifiable among nearly collinear surface laws (V^{2/3} ≈ a mix of V^{1/2}
-        and V) and a γ > 0 would lock that ambiguity in.
-    em_iter, path_iter : int
-        EM iterations for the unpenalised start and per path point (warm started).
-    n_particles, n_trajectories, process_noise, time, t0, random_state :
-        As in :class:`ReactionKineticsEM`.
-
-    Notes
-    -----
-    Adaptive (non-uniformly weighted) L1 penalty inside the EM M-step, the analogue of the
-    non-uniform sparsity levels of Ito et al. (2021, Entropy 23:824) [R: exact penalty form not
-    confirmed]. Along the path every distinct support is refitted by unpenalised EM and scored by the
-    particle-filter log-likelihood with BIC = −2 ℓ̂ + |support| log n; the support with the
-    smallest BIC is selected. The whole path (coefficients, support, ℓ̂, BIC) is kept in
-    ``Result.criterion``.
-    """
-
-    def __init__(
-        self,
-        network: Any = "dissolution-precipitation",
-        observed: Sequence[str] = ("B",),
-        *,
-        laws: Sequence[str] = tuple(SURFACE_LAWS),
-        n_lambdas: int = 12,
-        gamma: float = 0.0,
-        em_iter: int = 25,
-        path_iter: int = 4,
-        n_particles: int = 300,
-        n_trajectories: int = 40,
-        process_noise: float = 0.3,
-        time: str = "time",
-        t0: float = 0.0,
-        random_state: RandomState = None,
-    ) -> None:
-        super().__init__(network, observed, time=time, t0=t0, random_state=random_state)
-        self.laws = laws
-        self.n_lambdas = n_lambdas
-        self.gamma = gamma
-        self.em_iter = em_iter
-        self.path_iter = path_iter
-        self.n_particles = n_particles
-        self.n_trajectories = n_trajectories
-        self.process_noise = process_noise
-        self.process_noise_eval = 0.02
-        self.start = "em"
-
-    def fit(self, data: pd.DataFrame) -> Result:
-        base = load_network(self.network)
-        for law in self.laws:
-            if law not in SURFACE_LAWS:
-                raise ModelError(f"laws must be among {list(SURFACE_LAWS)}, got {law!r}")
-        lib = base.candidate_library(self.laws)
-        em = ReactionKineticsEM(
-            lib,
-            self.observed,
-            process_noise=self.process_noise,
-            n_particles=self.n_particles,
-            n_trajectories=self.n_trajectories,
-            max_iter=self.em_iter,
-            time=self.time,
-            t0=self.t0,
-        )
-        ssm = em._setup(data, lib)
-        rng = as_generator(self.random_state)
-        R = len(lib.reactions)
-        # start: non-negative least squares of the noise-free model on the whole library
-        k0 = np.repeat(base.rate_constants / len(self.laws), len(self.laws))
-        if self.start == "nnls":
-            k_full, sig = skeleton_nnls(ssm, k0)
-        else:  # MC-EM without penalty from the even spread of each reaction over its laws
-            sig0 = 0.05 * np.maximum(ssm.y.max(axis=0), 1e-12)
-            st = em.run(ssm, k0, sig0, rng, max_iter=int(self.em_iter))
-            k_full, sig = st["k"], st["sigma"]
-        X = em.e_step(ssm, k_full, sig, int(self.n_particles), int(self.n_trajectories), rng)
-        G, b, _ = em.sufficient_stats(ssm, X)
-        scale = np.sqrt(np.maximum(np.diag(G), 1e-300))
-        # non-uniform weights: column scale (standardisation) / (standardised start)^gamma
-        kst = k_full * scale
-        w = scale / np.maximum(kst / kst.max(), 1e-3) ** float(self.gamma)
-        lam_max = float(np.max(np.maximum(b, 0) / w)) / ssm.q**2
-        # path from weak to strong penalty: EM cannot revive a term once its hidden flux is zero,
-        # so terms are removed progressively starting from the full model
-        lams = lam_max * np.geomspace(1e-3, 0.5, int(self.n_lambdas))
-        q_full = ssm.q
-        names = list(lib.reaction_names)
-        rows = []
-        kk = np.zeros(R)
-        fitted: dict[tuple, dict] = {}
-        nobs = ssm.y.size
-        for lam in lams:
-            ssm.q = q_full
-            out = em.run(
-                ssm,
-                kk if rows else k_full,
-                sig,
-                rng,
-                penalty=lam,
-                weights=w,
-                max_iter=int(self.path_iter),
-            )
-            ssm.q = q_full
-            kk = out["k"]
-            support = tuple(np.flatnonzero(kk > 0))
-            if support not in fitted:
-                fitted[support] = self._refit(em, ssm, kk, out["sigma"], support, q_full, rng)
-            ref = fitted[support]
-            rows.append(
-                {
-                    "lambda": lam,
-                    **{f"k[{n}]": v for n, v in zip(names, kk, strict=True)},
-                    "n_terms": len(support),
-                    "log_likelihood": ref["ll"],
-                    "bic": -2 * ref["ll"] + (len(support) + ssm.p) * math.log(nobs),
-                }
-            )
-        path = pd.DataFrame(rows)
-        best = int(path["bic"].idxmin())
-        kb = path.loc[best, [f"k[{n}]" for n in names]].to_numpy(dtype=float)
-        support = tuple(np.flatnonzero(kb > 0))
-        ref = fitted[support]
-        # backward elimination from the BIC-best path support (one term at a time, refit, BIC)
-        bic_best = -2 * ref["ll"] + (len(support) + ssm.p) * math.log(nobs)
-        eliminated = []
-        while len(support) > 1:
-            trials = []
-            for j in support:
-                sub = tuple(i for i in support if i != j)
-                if sub not in fitted:
-                    fitted[sub] = self._refit(em, ssm, ref["k"], ref["sigma"], sub, q_full, rng)
-                trials.append(
-                    (-2 * fitted[sub]["ll"] + (len(sub) + ssm.p) * math.log(nobs), sub, j)
-                )
-            bic_new, sub, j = min(trials)
-            if bic_new >= bic_best:
-                break
-            bic_best, support, ref = bic_new, sub, fitted[sub]
-            eliminated.append(names[j])
-        est = xr.Dataset(
-            {
-                "rate_constant": ("term", ref["k"]),
-                "selected": ("term", ref["k"] > 0),
-                "adaptive_weight": ("term", w),
-                "unpenalised_start": ("term", k_full),
-            },
-            coords={"term": names},
-        )
-        for s, v in zip(ssm.observed, ref["sigma"], strict=True):
-            est[f"sigma_{s}"] = float(v)
-        return Result(
-            estimate=est,
-            criterion=xr.Dataset.from_dataframe(path.set_index("lambda")),
-            diagnostics={
-                "n_path_points": len(path),
-                "selected_lambda": float(path.loc[best, "lambda"]),
-                "backward_eliminated": eliminated,
-                "bic": bic_best,
-            },
-            hyperparameters={
-                "selected_terms": [names[i] for i in support],
-                "gamma": self.gamma,
-                "laws": list(self.laws),
-                "criterion": "BIC (PF log-likelihood)",
-            },
-            metadata=make_metadata(
-                random_state=self.random_state,
-                inputs=(data,),
-                method="MC-EM with adaptive L1 M-step",
-            ),
-        )
-
-    def _refit(self, em, ssm, k, sig, support, q, rng) -> dict[str, Any]:
-        """Unpenalised refit of one support (noise-free least squares) and its PF log-likelihood."""
-        mask = np.zeros(k.size, bool)
-        mask[list(support)] = True
-        kk = np.zeros(k.size)
-        if mask.any():
-            sub = _SubsetSSM(ssm, mask)
-            kk[mask], sig = skeleton_nnls(sub, np.maximum(k[mask], 1e-6))
-        else:
-            sig = np.sqrt(np.mean(ssm.y**2, axis=0))
-        theta = np.concatenate([np.log(np.maximum(kk, 1e-300)), np.log(sig)])
-        ssm.q = self.process_noise_eval / math.sqrt(ssm.span)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            ll = float(np.mean(ssm.loglik(np.tile(theta, (4, 1)), int(self.n_particles), rng)))
-        ssm.q = q
-        return {"k": kk, "sigma": sig, "ll": ll}
-
-
 def skeleton_nnls(ssm: ReactionSSM, k0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Non-negative least squares of the noise-free model in the rate constants (batched FD
     Jacobian); returns (k, sigma)."""
@@ -721,18 +523,3 @@ def skeleton_nnls(ssm: ReactionSSM, k0: np.ndarray) -> tuple[np.ndarray, np.ndar
     k = np.where(ls.x > 1e-10, ls.x, 0.0)
     r = resid(k)[0].reshape(ssm.y.shape)
     return k, np.maximum(np.sqrt(np.mean(r**2, axis=0)), 1e-12)
-
-
-class _SubsetSSM(ReactionSSM):
-    """A view of a ReactionSSM restricted to a subset of reactions (for refits)."""
-
-    def __init__(self, ssm: ReactionSSM, mask: np.ndarray) -> None:
-        from dataclasses import replace
-
-        net = replace(
-            ssm.network,
-            reactions=tuple(r for r, m in zip(ssm.network.reactions, mask, strict=True) if m),
-            _cache={},
-        )
-        super().__init__(net, ssm.times, ssm.y, ssm.observed, ssm.process_noise, ssm.t0)
-        self.q = ssm.q

@@ -6,15 +6,16 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from petroinfer._base import Interval
 from petroinfer._rng import RandomState, as_generator
 from petroinfer.errors import ModelError
-from petroinfer.inference.results import Result, make_metadata
+from petroinfer.inference.results import Result
 from petroinfer.inference.smc import pmmh
 from petroinfer.kinetics._reaction_ssm import (
     ReactionSSM,
@@ -117,6 +118,7 @@ class ReactionKineticsInversion(SeriesEstimator):
     t0 : float
         Start time at which the network's initial amounts hold.
     random_state : int, Generator or None
+        Seed or generator of every random draw (filters, PMMH, smoother).
 
     Notes
     -----
@@ -136,6 +138,18 @@ class ReactionKineticsInversion(SeriesEstimator):
     ...                                 n_evidence=32, random_state=0)
     >>> res = inv.fit(obs)  # doctest: +SKIP
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        **SeriesEstimator._parameter_constraints,
+        "surface": [str, Mapping],
+        "process_noise": [Interval(float, 0, None, closed="neither")],
+        "n_particles": [Interval(int, 2, None), None],
+        "n_draws": [Interval(int, 1, None)],
+        "n_tune": [Interval(int, 0, None)],
+        "n_chains": [Interval(int, 1, None)],
+        "n_evidence": [Interval(int, 1, None)],
+        "n_trajectories": [Interval(int, 1, None)],
+    }
 
     def __init__(
         self,
@@ -192,6 +206,7 @@ class ReactionKineticsInversion(SeriesEstimator):
 
     def _prepare(self, data: pd.DataFrame) -> tuple:
         """Checked candidates plus the validated series (times, values)."""
+        self._validate_params()
         nets, laws, observed = self._check()
         n_params = max(len(v.reactions) for v in nets.values()) + len(observed)
         t, y = self._series(data, list(nets.values()), n_params)
@@ -319,14 +334,11 @@ class ReactionKineticsInversion(SeriesEstimator):
                 "t0": self.t0,
             },
             criterion=crit,
-            metadata=make_metadata(
-                random_state=self.random_state,
-                inputs=(data,),
+            metadata=self._metadata(
                 method="reaction-kinetics PMMH + IS2 evidence",
-                parameters={
-                    "network": net.to_dict(),
-                    "surface": self.surface if isinstance(self.surface, str) else laws,
-                },
+                inputs=(data,),
+                network=net.to_dict(),
+                surface_candidates=list(laws),
             ),
         )
 

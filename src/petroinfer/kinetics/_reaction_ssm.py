@@ -7,14 +7,16 @@ the network's reactions, observation-noise SDs of the observed species).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares, minimize
 
+from petroinfer._base import Interval, InverseProblem
 from petroinfer.errors import InputError, ModelError
 from petroinfer.inference.smc import FilterResult, bootstrap_filter, ffbsi_smoother
 from petroinfer.kinetics.reactions import NOISE_FLOOR, ReactionNetwork, process_noise_scale
@@ -95,12 +97,13 @@ def validate_series(
     return t, y
 
 
-class SeriesEstimator:
+class SeriesEstimator(InverseProblem):
     """Configuration shared by the kinetics estimators (set in ``__init__``, validated in ``fit``).
 
     Parameters
     ----------
     network : ReactionNetwork, "dissolution-precipitation", YAML path or dict
+        The reaction network (its rate constants are starting values).
     observed : str or sequence of str
         Observed species (columns of the data).
     time : str
@@ -108,7 +111,22 @@ class SeriesEstimator:
     t0 : float
         Start time at which the network's initial amounts hold.
     random_state : int, Generator or None
+        Seed or generator of every random draw of ``fit``.
+
+    Notes
+    -----
+    A :class:`petroinfer._base.InverseProblem`: ``get_params``/``set_params``, a short ``repr`` and
+    the declarative ``_parameter_constraints`` checked once at the start of ``fit``
+    (:class:`~petroinfer.errors.ModelError` naming the parameter).
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
+        "network": [ReactionNetwork, str, os.PathLike, Mapping],
+        "observed": [str, Sequence],
+        "time": [str],
+        "t0": [Interval(float, None, None)],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -495,15 +513,15 @@ def is2_evidence(
     inflate: float = 1.5,
     n_rounds: int = 2,
 ) -> dict[str, Any]:
-    """Log evidence by importance sampling squared (IS²) with the particle-filter likelihood.
+    r"""Log evidence by importance sampling squared (IS²) with the particle-filter likelihood.
 
     Notes
     -----
     Tran, Scharth, Pitt & Kohn (2014, arXiv:1309.3339): with θ_j ~ q (a multivariate t around the
     Laplace approximation, re-centred once on the weighted draws) and an exp-unbiased likelihood
-    estimate :math:`\\hat L(θ_j)`, :math:`\\hat Z = M^{-1}\\sum_j \\hat L(θ_j) π(θ_j)/q(θ_j)` is
+    estimate :math:`\hat L(θ_j)`, :math:`\hat Z = M^{-1}\sum_j \hat L(θ_j) π(θ_j)/q(θ_j)` is
     unbiased for the evidence. Standard error by the delta method,
-    :math:`se(\\log \\hat Z) = sd(w)/(\\sqrt{M}\\,\\bar w)`.
+    :math:`se(\log \hat Z) = sd(w)/(\sqrt{M}\,\bar w)`.
     """
     from scipy.special import logsumexp
     from scipy.stats import multivariate_t

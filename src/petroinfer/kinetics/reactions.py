@@ -1,13 +1,13 @@
-"""Heterogeneous-reaction networks: specification, ODE forward model, state-space form, generator.
+r"""Heterogeneous-reaction networks: specification, ODE forward model, state-space form, generator.
 
 A network has solid species (amounts as volumes ``V``) and aqueous species (concentrations ``c``).
 Reaction ``j`` runs at
 
 .. math::
 
-    r_j = k_j \\, S_j(V_{s(j)}) \\, f_j(c), \\qquad
-    \\frac{dx}{dt} = N \\, r(x), \\qquad N_{ij} = \\text{stoichiometric coefficient of species } i
-    \\text{ in reaction } j,
+    r_j = k_j \, S_j(V_{s(j)}) \, f_j(c), \qquad
+    \frac{dx}{dt} = N \, r(x), \qquad N_{ij} = \text{stoichiometric coefficient of species } i
+    \text{ in reaction } j,
 
 with the reactive surface of the controlling solid ``s(j)`` following a geometric law
 :math:`S(V) = V^{p}` for :math:`V > 0` (0 otherwise; the prefactor is absorbed in ``k_j``):
@@ -16,15 +16,15 @@ while the solid exists), ``volume`` p = 1 (pore filling). The driving force is `
 far from equilibrium), ``first-order`` (f = c_driver) or ``affinity`` (f = c − c_eq for a reaction
 consuming the driver, c_eq − c for one producing it).
 
-Because the rates are linear in the constants, :math:`dx/dt = N \\operatorname{diag}(\\Phi(x)) k`
-with :math:`\\Phi_j = S_j f_j`; this is what makes the closed-form EM M-step possible.
+Because the rates are linear in the constants, :math:`dx/dt = N \operatorname{diag}(\Phi(x)) k`
+with :math:`\Phi_j = S_j f_j`; this is what makes the closed-form EM M-step possible.
 
-The stochastic state-space form on a time grid :math:`t_0 < t_1 < \\dots` is the Euler–Maruyama step
+The stochastic state-space form on a time grid :math:`t_0 < t_1 < \dots` is the Euler–Maruyama step
 
 .. math::
 
-    x_{i+1} = \\max\\{0,\\; x_i + \\Delta t_i \\, F(x_i; k) + \\sqrt{\\Delta t_i}\\, q \\odot \\varepsilon_i\\},
-    \\quad y_i = H x_i + w_i, \\; w_i \\sim N(0, \\operatorname{diag}\\sigma^2),
+    x_{i+1} = \max\{0,\; x_i + \Delta t_i \, F(x_i; k) + \sqrt{\Delta t_i}\, q \odot \varepsilon_i\},
+    \quad y_i = H x_i + w_i, \; w_i \sim N(0, \operatorname{diag}\sigma^2),
 
 observed only at the measurement times and only for the observed species (partial observation).
 
@@ -480,7 +480,7 @@ def simulate_observations(
     substeps: int = 20,
     random_state: RandomState = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Synthetic generator with known truth.
+    r"""Synthetic generator with known truth.
 
     Simulates the stochastic state-space form (Euler–Maruyama with ``substeps`` fine steps per
     observation interval) and adds Gaussian noise of SD ``noise × max(true observed series)``.
@@ -498,7 +498,7 @@ def simulate_observations(
     process_noise : float
         Relative system noise: the SD of the noise added to a species over the whole run is about
         ``process_noise`` times its amount (multiplicative noise
-        :math:`\\sqrt{\\Delta t / t_{end}}\\, q\\, (x + x_{floor})\\, \varepsilon`, so an exhausted solid
+        :math:`\sqrt{\Delta t / t_{end}}\, q\, (x + x_{floor})\, \varepsilon`, so an exhausted solid
         stays exhausted).
     irregular : bool
         Irregular (sorted uniform) rather than equally spaced times.
