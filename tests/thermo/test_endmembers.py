@@ -13,6 +13,7 @@ import pytest
 from petroinfer.errors import InputError, ModelError
 from petroinfer.thermo import (
     DS62_ENDMEMBERS,
+    al2sio5_lines,
     al2sio5_triple_point,
     ds62_table,
     endmember,
@@ -118,3 +119,30 @@ def test_bad_inputs():
     with pytest.raises(InputError, match="temperatures"):
         endmember("ky").gibbs(-5.0, 1.0)
     assert set(ds62_table()["name"]) == set(DS62_ENDMEMBERS)
+
+
+def test_al2sio5_lines_meet_at_the_triple_point_and_are_equilibria():
+    lines = al2sio5_lines(t_min_c=350.0, t_max_c=900.0, n=25)
+    assert set(lines) == {"ky = sill", "ky = and", "and = sill"}
+    t_tp, p_tp = al2sio5_triple_point()
+    ends = {
+        "ky = sill": 0,
+        "and = sill": 0,
+        "ky = and": -1,
+    }  # the end of each line at the triple point
+    for name, (t_c, p_kbar) in lines.items():
+        assert len(t_c) == len(p_kbar) == 25 and np.all(p_kbar > 0)
+        assert t_c[ends[name]] + 273.15 == pytest.approx(t_tp, abs=1e-9)
+        assert p_kbar[ends[name]] * 1e3 == pytest.approx(p_tp, abs=1e-4)
+    assert lines["ky = and"][0][0] == pytest.approx(350.0, abs=1e-9)
+    assert lines["ky = sill"][0][-1] == pytest.approx(900.0, abs=1e-9)
+    # every point of ky = sill is an equilibrium: ΔG(ky → sill) = 0 to 1e-6 J
+    t_c, p_kbar = lines["ky = sill"]
+    dG = reaction_properties({"sill": 1, "ky": -1}, t_c + 273.15, p_kbar * 1e3)["dG"]
+    assert np.max(np.abs(dG)) < 1e-6
+    # and it is the independently computed boundary (BurnMan ds62: 6673.02 bar at 650 °C)
+    assert np.interp(650.0, t_c, p_kbar) * 1e3 == pytest.approx(REF_KYSIL_P[650], abs=15)
+    with pytest.raises(ModelError, match="t_min_c"):
+        al2sio5_lines(t_min_c=900.0, t_max_c=400.0)
+    with pytest.raises(ModelError, match="n must be"):
+        al2sio5_lines(n=1)

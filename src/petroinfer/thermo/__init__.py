@@ -3,6 +3,7 @@
 from petroinfer.thermo.endmembers import (
     DS62_ENDMEMBERS,
     Endmember,
+    al2sio5_lines,
     al2sio5_triple_point,
     ds62_table,
     endmember,
@@ -51,6 +52,7 @@ __all__ = [
     "Equilibrium",
     "MargulesExcess",
     "SolutionModel",
+    "al2sio5_lines",
     "al2sio5_triple_point",
     "barometer",
     "biotite_ideal",

@@ -50,12 +50,13 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from petroinfer.errors import InputError, ModelError
-from petroinfer.units import GAS_CONSTANT
+from petroinfer.errors import InputError, ModelError, format_value
+from petroinfer.units import GAS_CONSTANT, bar_to_kbar, celsius_to_kelvin, kelvin_to_celsius
 
 __all__ = [
     "DS62_ENDMEMBERS",
     "Endmember",
+    "al2sio5_lines",
     "al2sio5_triple_point",
     "ds62_table",
     "endmember",
@@ -89,6 +90,35 @@ class Endmember:
     Parameters are in petroinfer units (J, J/K, J/bar, bar); see the module docstring for the equations.
     Instances are obtained with :func:`endmember`.
 
+    Parameters
+    ----------
+    name : str
+        THERMOCALC abbreviation (``"alm"``, ``"ky"``, ...).
+    formula : str
+        Chemical formula.
+    H0 : float
+        Enthalpy of formation from the elements at 298.15 K, 1 bar (J/mol).
+    S0 : float
+        Third-law entropy at 298.15 K, 1 bar (J/K/mol).
+    V0 : float
+        Volume at 298.15 K, 1 bar (J/bar/mol).
+    cp : tuple of float
+        Heat-capacity coefficients (a, b, c, d) of Cp = a + bT + c/T² + d/√T (J/K/mol).
+    alpha0 : float
+        Thermal-expansion parameter α0 (1/K).
+    K0 : float
+        Bulk modulus at 298.15 K (bar).
+    K0_prime : float
+        Pressure derivative of the bulk modulus.
+    K0_dprime : float
+        Second pressure derivative of the bulk modulus (1/bar).
+    n_atoms : float
+        Atoms per formula unit (Einstein temperature).
+    landau : tuple of float, optional
+        Landau parameters (Tc0 [K], Smax [J/K], Vmax [J/bar]) or None.
+    bragg_williams : tuple of float, optional
+        Bragg–Williams parameters (ΔH [J], ΔV [J/bar], W [J], W_V [J/bar], n, factor) or None.
+
     Examples
     --------
     >>> from petroinfer.thermo import endmember
@@ -109,6 +139,9 @@ class Endmember:
     n_atoms: float
     landau: tuple[float, float, float] | None = None  # Tc0, Smax, Vmax
     bragg_williams: tuple[float, float, float, float, float, float] | None = None
+
+    def __repr__(self) -> str:
+        return f"Endmember({self.name!r}, {self.formula}, H0={self.H0:.6g} J, S0={self.S0:.6g} J/K)"
 
     # ------------------------------------------------------------------ 1 bar part
     def _cp_integrals(self, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -321,7 +354,18 @@ def _load() -> dict[str, Endmember]:
 
 
 def endmember(name: str) -> Endmember:
-    """The ds62 end-member called ``name`` (THERMOCALC abbreviation, e.g. ``"alm"``, ``"ky"``)."""
+    """The ds62 end-member called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        THERMOCALC abbreviation, one of :data:`DS62_ENDMEMBERS` (e.g. ``"alm"``, ``"ky"``).
+
+    Returns
+    -------
+    Endmember
+        Its parameters and equation of state.
+    """
     table = _load()
     if name not in table:
         raise ModelError(f"unknown end-member {name!r}; available: {', '.join(DS62_ENDMEMBERS)}")
@@ -342,15 +386,18 @@ def reaction_properties(
 
     Parameters
     ----------
-    reaction:
+    reaction : mapping of str to float
         Stoichiometric coefficients, products positive and reactants negative, e.g. GASP
         ``{"gr": 1, "ky": 2, "q": 1, "an": -3}``.
-    T, P:
-        Temperature (K) and pressure (bar), broadcast together.
+    T : array_like
+        Temperature (K), broadcast with ``P``.
+    P : array_like
+        Pressure (bar).
 
     Returns
     -------
-    dict with ``dG`` (J), ``dH`` (J), ``dS`` (J/K), ``dV`` (J/bar).
+    dict of str to numpy.ndarray
+        ``dG`` (J), ``dH`` (J), ``dS`` (J/K), ``dV`` (J/bar).
     """
     out = {"dG": 0.0, "dH": 0.0, "dS": 0.0, "dV": 0.0}
     for name, nu in reaction.items():
@@ -365,6 +412,22 @@ def equilibrium_pressure(
 ) -> np.ndarray:
     """Pressure (bar) at which ΔG°(P, T) + RT ln K = 0, by vectorised Newton iteration (∂ΔG/∂P = ΔV).
 
+    Parameters
+    ----------
+    reaction : mapping of str to float
+        Stoichiometric coefficients (products positive), see :func:`reaction_properties`.
+    T : array_like
+        Temperature (K).
+    ln_k : array_like
+        ln K of the activities (0 for pure end-members), broadcast with ``T``.
+    P0 : float
+        Starting pressure (bar).
+
+    Returns
+    -------
+    numpy.ndarray
+        Equilibrium pressure (bar).
+
     Examples
     --------
     >>> from petroinfer.thermo import equilibrium_pressure
@@ -378,7 +441,24 @@ def equilibrium_pressure(
 def equilibrium_temperature(
     reaction: Mapping[str, float], P: ArrayLike, ln_k: ArrayLike = 0.0, T0: float = 900.0
 ) -> np.ndarray:
-    """Temperature (K) at which ΔG°(P, T) + RT ln K = 0 (Newton; ∂(ΔG + RT ln K)/∂T = −ΔS + R ln K)."""
+    """Temperature (K) at which ΔG°(P, T) + RT ln K = 0 (Newton; ∂(ΔG + RT ln K)/∂T = −ΔS + R ln K).
+
+    Parameters
+    ----------
+    reaction : mapping of str to float
+        Stoichiometric coefficients (products positive), see :func:`reaction_properties`.
+    P : array_like
+        Pressure (bar).
+    ln_k : array_like
+        ln K of the activities (0 for pure end-members), broadcast with ``P``.
+    T0 : float
+        Starting temperature (K).
+
+    Returns
+    -------
+    numpy.ndarray
+        Equilibrium temperature (K).
+    """
     return _solve_reaction(reaction, "T", P, ln_k, T0)
 
 
@@ -427,3 +507,61 @@ def al2sio5_triple_point() -> tuple[float, float]:
         if abs(dT) < 1e-9 and abs(dP) < 1e-7:
             break
     return float(T), float(P)
+
+
+def al2sio5_lines(
+    t_min_c: float = 350.0, t_max_c: float = 900.0, n: int = 40
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    r"""The three ds62 Al2SiO5 univariant lines, each on its stable side of the triple point.
+
+    Parameters
+    ----------
+    t_min_c : float
+        Lowest temperature (°C) of the ky = and line.
+    t_max_c : float
+        Highest temperature (°C) of the ky = sill and and = sill lines.
+    n : int
+        Number of temperatures per line (evenly spaced).
+
+    Returns
+    -------
+    dict of str to (numpy.ndarray, numpy.ndarray)
+        ``{"ky = sill": (T_C, P_kbar), "ky = and": ..., "and = sill": ...}``: temperatures in °C and
+        equilibrium pressures in kbar; points with P ≤ 0 are left out.
+
+    Notes
+    -----
+    Each line is the root in P of :math:`\Delta G^\circ(T, P) = 0` for the reaction between the two
+    polymorphs (:func:`equilibrium_pressure`, Holland & Powell 2011 ds62). ky = sill and and = sill run
+    from the triple point (:func:`al2sio5_triple_point`) to ``t_max_c``; ky = and from ``t_min_c`` to
+    the triple point.
+
+    Examples
+    --------
+    >>> from petroinfer.thermo import al2sio5_lines
+    >>> lines = al2sio5_lines(n=5)
+    >>> sorted(lines)
+    ['and = sill', 'ky = and', 'ky = sill']
+    >>> t, p = lines["ky = sill"]
+    >>> round(float(t[0]), 1), round(float(p[0]), 2)  # starts at the triple point
+    (536.2, 4.31)
+    """
+    if isinstance(n, bool) or int(n) < 2:
+        raise ModelError(f"n must be an integer >= 2, got {format_value(n)}")
+    if not t_min_c < t_max_c:
+        raise ModelError(
+            f"t_min_c must be below t_max_c, got {format_value(t_min_c)} and {format_value(t_max_c)}"
+        )
+    t_tp, p_tp = al2sio5_triple_point()
+    t_min, t_max = float(celsius_to_kelvin(t_min_c)), float(celsius_to_kelvin(t_max_c))
+    out = {}
+    for name, rx, lo, hi in (
+        ("ky = sill", {"sill": 1, "ky": -1}, t_tp, t_max),
+        ("ky = and", {"and": 1, "ky": -1}, t_min, t_tp),
+        ("and = sill", {"sill": 1, "and": -1}, t_tp, t_max),
+    ):
+        T = np.linspace(lo, hi, int(n))
+        P = equilibrium_pressure(rx, T, P0=p_tp)
+        keep = P > 0
+        out[name] = (kelvin_to_celsius(T[keep]), bar_to_kbar(P[keep]))
+    return out

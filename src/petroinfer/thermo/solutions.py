@@ -37,6 +37,8 @@ Holland T.J.B., Powell R. (2003) Contrib. Mineral. Petrol. 145:492–501 (asymme
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,10 +74,10 @@ class MargulesExcess:
 
     Parameters
     ----------
-    terms:
+    terms : tuple of (tuple of int, float, float, float)
         ``(indices, W_H, W_S, W_V)``; ``indices`` is a tuple of 2 (regular, ``W x_i x_j``) or 3
         (subregular/ternary, e.g. ``(i, i, j)`` for the ``112`` term ``W x_i² x_j``) end-member indices.
-    multiplicity:
+    multiplicity : float
         Factor applied to the polynomial, e.g. 3 for per-site garnet parameters.
     """
 
@@ -101,7 +103,103 @@ class MargulesExcess:
         k = self.multiplicity
         return k * g, k * grad, k * hess
 
+    def basis(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-term functions f_t(x) and gradients, with ``G_ex = Σ_t W_t f_t(x)``.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            Mole fractions, shape (n, m).
+
+        Returns
+        -------
+        f : numpy.ndarray
+            Shape (n, n_terms): ``multiplicity · Π_{k∈t} x_k``.
+        grad : numpy.ndarray
+            Shape (n, n_terms, m): ∂f_t/∂x_k (mole fractions treated as independent).
+        """
+        n, m = x.shape
+        k = self.multiplicity
+        f = np.empty((n, len(self.terms)))
+        grad = np.zeros((n, len(self.terms), m))
+        for t, (idx, *_rest) in enumerate(self.terms):
+            cols = [x[:, i] for i in idx]
+            f[:, t] = k * functools.reduce(np.multiply, cols)
+            for p, ip in enumerate(idx):
+                others = [cols[q] for q in range(len(idx)) if q != p]
+                grad[:, t, ip] += k * functools.reduce(np.multiply, others)
+        return f, grad
+
+    def mu_basis(self, x: np.ndarray, endmembers: Sequence[int]) -> np.ndarray:
+        """μ_i^ex per unit W_t, ``b_ti = (1 − d_t) f_t + ∂f_t/∂x_i`` (shape (n, n_terms, len(endmembers))).
+
+        Uses Euler's theorem for the degree-d_t monomials, Σ_k x_k ∂f_t/∂x_k = d_t f_t, in
+        ``μ_i = g + ∂g/∂x_i − Σ_k x_k ∂g/∂x_k``, so only the wanted partial derivatives are formed.
+        """
+        k = self.multiplicity
+        out = np.zeros((x.shape[0], len(self.terms), len(endmembers)), order="F")
+        for t, (idx, *_rest) in enumerate(self.terms):
+            cols = [x[:, i] for i in idx]
+            out[:, t, :] = ((1 - len(idx)) * k * functools.reduce(np.multiply, cols))[:, None]
+            for a, i in enumerate(endmembers):
+                for p, ip in enumerate(idx):
+                    if ip == i:
+                        others = [cols[q] for q in range(len(idx)) if q != p]
+                        out[:, t, a] += k * functools.reduce(np.multiply, others)
+        return out
+
+    def mu_basis_jacobian(self, x: np.ndarray, endmembers: Sequence[int]) -> np.ndarray:
+        """∂b_ti/∂x_k of :meth:`mu_basis` (x_k independent), shape (n, n_terms, len(endmembers), m).
+
+        ``∂b_ti/∂x_k = (1 − d_t) ∂f_t/∂x_k + ∂²f_t/∂x_i∂x_k``.
+        """
+        n, m = x.shape
+        k = self.multiplicity
+        out = np.zeros((n, len(self.terms), len(endmembers), m), order="F")
+        for t, (idx, *_rest) in enumerate(self.terms):
+            cols = [x[:, i] for i in idx]
+            d = len(idx)
+            for p, ip in enumerate(idx):  # (1 − d) ∂f/∂x_ip, for every wanted i
+                rest = [cols[q] for q in range(d) if q != p]
+                out[:, t, :, ip] += ((1 - d) * k * functools.reduce(np.multiply, rest))[:, None]
+            for a, i in enumerate(endmembers):  # ∂²f/∂x_i∂x_k over ordered pairs of positions
+                for p, ip in enumerate(idx):
+                    if ip != i:
+                        continue
+                    for q, iq in enumerate(idx):
+                        if q == p:
+                            continue
+                        rest = [cols[r] for r in range(d) if r not in (p, q)]
+                        out[:, t, a, iq] += k * (
+                            functools.reduce(np.multiply, rest) if rest else 1.0
+                        )
+        return out
+
+    @functools.cached_property
+    def _w(self) -> np.ndarray:
+        w = np.array([t[1:4] for t in self.terms], dtype=float).reshape(-1, 3)
+        w.flags.writeable = False
+        return w
+
+    def w_table(self) -> np.ndarray:
+        """Interaction parameters as an array of shape (n_terms, 3): columns W_H (J), W_S (J/K), W_V (J/bar)."""
+        return self._w
+
     def w_values(self, T: np.ndarray, P: np.ndarray, part: str = "G") -> np.ndarray:
+        """W per row and term, shape (n, n_terms): W_H − T W_S + P W_V (``part="G"``) or one of its parts.
+
+        Parameters
+        ----------
+        T, P : numpy.ndarray
+            Temperature (K) and pressure (bar), shape (n,).
+        part : {"G", "H", "S", "V"}
+            ``"G"`` for W(T, P); ``"H"``, ``"S"``, ``"V"`` for W_H, W_S (= −∂W/∂T), W_V (= ∂W/∂P).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (n, n_terms), in J (or J/K, J/bar).
+        """
         WH = np.array([t[1] for t in self.terms])
         WS = np.array([t[2] for t in self.terms])
         WV = np.array([t[3] for t in self.terms])
@@ -120,6 +218,13 @@ class ASFExcess:
 
     ``G_ex = Σ_{i<j} φ_i φ_j (2 v̄ / (v_i + v_j)) W_ij`` with ``φ_i = x_i v_i / v̄`` and ``v̄ = Σ x_k v_k``;
     equivalently ``G_ex = ½ uᵀ B u / v̄`` with ``u = v ∘ x`` and ``B_ij = 2 W_ij / (v_i + v_j)``.
+
+    Parameters
+    ----------
+    pairs : tuple of (int, int, float, float, float)
+        ``(i, j, W_H, W_S, W_V)`` per binary, W = W_H − T W_S + P W_V in J, J/K, J/bar.
+    sizes : tuple of float
+        Size parameters v_i of the end-members.
     """
 
     pairs: tuple[tuple[int, int, float, float, float], ...]
@@ -148,7 +253,98 @@ class ASFExcess:
         )
         return g, grad, hess
 
+    def basis(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-pair functions f_t(x) and gradients, with ``G_ex = Σ_t W_t f_t(x)``.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            Mole fractions, shape (n, m).
+
+        Returns
+        -------
+        f : numpy.ndarray
+            Shape (n, n_pairs): ``f_t = 2 v_i v_j x_i x_j / ((v_i + v_j) v̄)``.
+        grad : numpy.ndarray
+            Shape (n, n_pairs, m): ∂f_t/∂x_k = c_t [(δ_ki x_j + δ_kj x_i)/v̄ − x_i x_j v_k/v̄²],
+            ``c_t = 2 v_i v_j/(v_i + v_j)``.
+        """
+        n, m = x.shape
+        v = np.asarray(self.sizes, dtype=float)
+        s = x @ v
+        inv_s = 1.0 / s
+        f = np.empty((n, len(self.pairs)))
+        grad = np.empty((n, len(self.pairs), m))
+        for t, (i, j, *_r) in enumerate(self.pairs):
+            ct = 2 * v[i] * v[j] / (v[i] + v[j])
+            xij = x[:, i] * x[:, j]
+            f[:, t] = ct * xij * inv_s
+            grad[:, t, :] = -(ct * xij * inv_s**2)[:, None] * v[None, :]
+            grad[:, t, i] += ct * x[:, j] * inv_s
+            grad[:, t, j] += ct * x[:, i] * inv_s
+        return f, grad
+
+    def mu_basis(self, x: np.ndarray, endmembers: Sequence[int]) -> np.ndarray:
+        """μ_i^ex per unit W_t, shape (n, n_pairs, len(endmembers)).
+
+        Each f_t is homogeneous of degree 1 in x (Euler: Σ_k x_k ∂f_t/∂x_k = f_t), so
+        ``b_ti = ∂f_t/∂x_i = c_t [(δ_ii' x_j + δ_ij x_i')/v̄ − x_i' x_j v_i/v̄²]`` for the pair t = (i', j).
+        """
+        v = np.asarray(self.sizes, dtype=float)
+        inv_s = 1.0 / (x @ v)
+        out = np.empty((x.shape[0], len(self.pairs), len(endmembers)), order="F")
+        for t, (i, j, *_r) in enumerate(self.pairs):
+            ct = 2 * v[i] * v[j] / (v[i] + v[j])
+            common = ct * x[:, i] * x[:, j] * inv_s**2
+            for a, e in enumerate(endmembers):
+                col = -v[e] * common
+                if e == i:
+                    col = col + ct * x[:, j] * inv_s
+                if e == j:
+                    col = col + ct * x[:, i] * inv_s
+                out[:, t, a] = col
+        return out
+
+    def mu_basis_jacobian(self, x: np.ndarray, endmembers: Sequence[int]) -> np.ndarray:
+        """∂b_ti/∂x_k = ∂²f_t/∂x_i∂x_k of :meth:`mu_basis`, shape (n, n_pairs, len(endmembers), m).
+
+        For f = c x_p x_q / v̄: ∂²f/∂x_a∂x_b = c [(δ_ap δ_bq + δ_aq δ_bp)/v̄ − (δ_ap x_q + δ_aq x_p) v_b/v̄²
+        − (δ_bp x_q + δ_bq x_p) v_a/v̄² + 2 x_p x_q v_a v_b/v̄³].
+        """
+        n, m = x.shape
+        v = np.asarray(self.sizes, dtype=float)
+        inv_s = 1.0 / (x @ v)
+        out = np.zeros((n, len(self.pairs), len(endmembers), m), order="F")
+        for t, (p, q, *_r) in enumerate(self.pairs):
+            ct = 2 * v[p] * v[q] / (v[p] + v[q])
+            xpq = x[:, p] * x[:, q]
+            for a, e in enumerate(endmembers):
+                lin_a = (x[:, q] if e == p else 0.0) + (
+                    x[:, p] if e == q else 0.0
+                )  # δ_ep x_q + δ_eq x_p
+                block = ct * (2 * xpq * v[e] * inv_s**3)[:, None] * v[None, :]
+                block -= ct * (lin_a * inv_s**2)[:, None] * v[None, :]
+                block[:, p] -= ct * v[e] * x[:, q] * inv_s**2
+                block[:, q] -= ct * v[e] * x[:, p] * inv_s**2
+                if e == p:
+                    block[:, q] += ct * inv_s
+                if e == q:
+                    block[:, p] += ct * inv_s
+                out[:, t, a, :] = block
+        return out
+
+    @functools.cached_property
+    def _w(self) -> np.ndarray:
+        w = np.array([p[2:5] for p in self.pairs], dtype=float).reshape(-1, 3)
+        w.flags.writeable = False
+        return w
+
+    def w_table(self) -> np.ndarray:
+        """Interaction parameters as an array of shape (n_pairs, 3): columns W_H (J), W_S (J/K), W_V (J/bar)."""
+        return self._w
+
     def w_values(self, T: np.ndarray, P: np.ndarray, part: str = "G") -> np.ndarray:
+        """W per row and pair, shape (n, n_pairs); see :meth:`MargulesExcess.w_values`."""
         WH = np.array([p[2] for p in self.pairs])
         WS = np.array([p[3] for p in self.pairs])
         WV = np.array([p[4] for p in self.pairs])
@@ -168,16 +364,16 @@ class SolutionModel:
 
     Parameters
     ----------
-    name:
+    name : str
         Short identifier (``"hs82"``, ``"pl4tr"`` ...).
-    endmembers:
+    endmembers : tuple of str
         End-member names (ds62 abbreviations).
-    sites:
+    sites : tuple of (float, numpy.ndarray)
         ``(multiplicity, occupancy)`` per mixing site; ``occupancy`` has one row per end-member and one
         column per species on that site (rows sum to 1).
-    excess:
-        :class:`MargulesExcess`, :class:`ASFExcess` or ``None`` (ideal).
-    reference:
+    excess : MargulesExcess or ASFExcess or None
+        The excess Gibbs energy; ``None`` for ideal mixing.
+    reference : str
         Literature source.
 
     Examples
@@ -196,10 +392,14 @@ class SolutionModel:
     excess: MargulesExcess | ASFExcess | None = None
     reference: str = ""
     _ref_ln: np.ndarray = field(init=False, repr=False, compare=False)
+    _occ: tuple[tuple[float, np.ndarray, np.ndarray | None], ...] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         m = len(self.endmembers)
         ref = np.zeros(m)
+        occs = []
         for mult, occ in self.sites:
             occ = np.asarray(occ, dtype=float)
             if occ.shape[0] != m:
@@ -208,7 +408,17 @@ class SolutionModel:
                 ref += mult * np.sum(
                     np.where(occ > 0, occ * np.log(np.where(occ > 0, occ, 1)), 0.0), axis=1
                 )
+            identity = occ.shape == (m, m) and np.array_equal(occ, np.eye(m))
+            occs.append((float(mult), occ, None if identity else occ.T.copy()))
         object.__setattr__(self, "_ref_ln", ref)
+        object.__setattr__(self, "_occ", tuple(occs))
+
+    def __repr__(self) -> str:
+        kind = "ideal" if self.excess is None else type(self.excess).__name__
+        return (
+            f"SolutionModel({self.name!r}, endmembers={self.endmembers}, excess={kind}, "
+            f"reference={self.reference!r})"
+        )
 
     # ------------------------------------------------------------------ helpers
     def _prep(self, x: ArrayLike, T: ArrayLike, P: ArrayLike):
@@ -233,6 +443,80 @@ class SolutionModel:
     def _mu_from(g, grad, x):
         return g[:, None] + grad - np.einsum("nk,nk->n", x, grad)[:, None]
 
+    def mu_excess_basis(self, x: ArrayLike, endmembers: Sequence[int] | None = None) -> np.ndarray:
+        """Excess chemical potentials per unit interaction parameter, shape (n, n_terms, m).
+
+        Every excess model here is linear in its interaction parameters, ``G_ex = Σ_t W_t f_t(x)``, so
+        ``μ_i^ex = Σ_t W_t b_ti(x)`` with ``b_ti = f_t + ∂f_t/∂x_i − Σ_k x_k ∂f_t/∂x_k``. Contracting the
+        basis with the columns of :meth:`w_table` gives the H, S and V parts of μ^ex at once.
+
+        Parameters
+        ----------
+        x : array_like
+            Mole fractions, shape (n, m) (rows summing to 1).
+        endmembers : sequence of int, optional
+            Indices i of the end-members wanted (default: all m).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``b_ti`` (dimensionless), shape (n, n_terms, m) or (n, n_terms, len(endmembers));
+            n_terms = 0 for an ideal model.
+        """
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        idx = list(range(x.shape[1])) if endmembers is None else list(endmembers)
+        if self.excess is None:
+            return np.zeros((x.shape[0], 0, len(idx)))
+        return self.excess.mu_basis(x, idx)
+
+    def mu_excess_basis_jacobian(self, x: ArrayLike, endmembers: Sequence[int]) -> np.ndarray:
+        """∂b_ti/∂x_k of :meth:`mu_excess_basis` (mole fractions treated as independent).
+
+        Parameters
+        ----------
+        x : array_like
+            Mole fractions, shape (n, m).
+        endmembers : sequence of int
+            Indices i of the end-members wanted.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (n, n_terms, len(endmembers), m).
+        """
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        if self.excess is None:
+            return np.zeros((x.shape[0], 0, len(endmembers), x.shape[1]))
+        return self.excess.mu_basis_jacobian(x, list(endmembers))
+
+    def ln_ideal_activity_jacobian(self, x: ArrayLike, endmembers: Sequence[int]) -> np.ndarray:
+        r"""∂ ln a_i^ideal/∂x_k (x_k independent) for the wanted end-members, shape (n, len(endmembers), m).
+
+        :math:`\partial \ln a_i / \partial x_k = \sum_s m_s \sum_j O_{ij} O_{kj} / y_j`.
+        """
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        out = np.zeros((x.shape[0], len(endmembers), x.shape[1]), order="F")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for mult, occ, occ_t, species in self._site_plan:
+                for a, i in enumerate(endmembers):
+                    for j in species[i]:
+                        y = x[:, j] if occ_t is None else x @ occ[:, j]
+                        w = (mult * occ[i, j]) / y
+                        for k in np.flatnonzero(occ[:, j]):  # end-members with species j on site s
+                            out[:, a, k] += w * occ[k, j] if occ[k, j] != 1.0 else w
+        return out
+
+    def w_table(self) -> np.ndarray:
+        """Interaction parameters, shape (n_terms, 3): W_H (J), W_S (J/K), W_V (J/bar) per term."""
+        return np.zeros((0, 3)) if self.excess is None else self.excess.w_table()
+
+    def _mu_part(self, x: np.ndarray, T: np.ndarray, P: np.ndarray, part: str) -> np.ndarray:
+        b = self.mu_excess_basis(x)
+        if b.shape[1] == 0:
+            return np.zeros(x.shape)
+        W = self.excess.w_values(T, P, part)  # type: ignore[union-attr]
+        return np.einsum("nti,nt->ni", b, W)
+
     # ------------------------------------------------------------------ public API
     def excess_gibbs(self, x: ArrayLike, T: ArrayLike, P: ArrayLike) -> np.ndarray:
         """Molar excess Gibbs energy (J/mol), shape (n,)."""
@@ -242,25 +526,26 @@ class SolutionModel:
     def mu_excess(self, x: ArrayLike, T: ArrayLike, P: ArrayLike) -> np.ndarray:
         """Excess chemical potentials μ_i^ex = RT ln γ_i (J/mol), shape (n, m)."""
         x, T, P = self._prep(x, T, P)
-        g, grad, _ = self._excess(x, T, P)
-        return self._mu_from(g, grad, x)
+        return self._mu_part(x, T, P, "G")
 
     def partial_excess_entropy(self, x: ArrayLike, T: ArrayLike, P: ArrayLike) -> np.ndarray:
         """Partial molar excess entropies −∂μ_i^ex/∂T (J/K/mol), shape (n, m)."""
         x, T, P = self._prep(x, T, P)
-        g, grad, _ = self._excess(x, T, P, "S")
-        return self._mu_from(g, grad, x)
+        return self._mu_part(x, T, P, "S")
 
     def partial_excess_volume(self, x: ArrayLike, T: ArrayLike, P: ArrayLike) -> np.ndarray:
         """Partial molar excess volumes ∂μ_i^ex/∂P (J/bar/mol), shape (n, m)."""
         x, T, P = self._prep(x, T, P)
-        g, grad, _ = self._excess(x, T, P, "V")
-        return self._mu_from(g, grad, x)
+        return self._mu_part(x, T, P, "V")
 
     def mu_excess_parts(self, x: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(μ_H, μ_S, μ_V) with μ_ex(T, P) = μ_H − T μ_S + P μ_V exactly (W's are linear in T and P)."""
-        x, T, P = self._prep(x, 1.0, 0.0)
-        return tuple(self._mu_from(*self._excess(x, T, P, part)[:2], x) for part in ("H", "S", "V"))  # type: ignore[return-value]
+        x, _T, _P = self._prep(x, 1.0, 0.0)
+        b = self.mu_excess_basis(x)
+        if b.shape[1] == 0:
+            return np.zeros(x.shape), np.zeros(x.shape), np.zeros(x.shape)
+        mu = np.einsum("nti,tp->pni", b, self.w_table())
+        return mu[0], mu[1], mu[2]
 
     def ln_gamma(self, x: ArrayLike, T: ArrayLike, P: ArrayLike) -> np.ndarray:
         """Natural log of the activity coefficients (relative to the ideal site-mixing activity)."""
@@ -272,16 +557,65 @@ class SolutionModel:
             (mult, np.asarray(occ, float), x @ np.asarray(occ, float)) for mult, occ in self.sites
         ]
 
-    def ln_ideal_activity(self, x: ArrayLike) -> np.ndarray:
-        """ln a_i^ideal from site mixing, shape (n, m) (−inf where a site species is absent)."""
+    def ln_ideal_activity(
+        self, x: ArrayLike, endmembers: Sequence[int] | None = None
+    ) -> np.ndarray:
+        r"""ln a_i^ideal from site mixing (−inf where a site species is absent).
+
+        Parameters
+        ----------
+        x : array_like
+            Mole fractions, shape (n, m).
+        endmembers : sequence of int, optional
+            Indices of the end-members wanted (default: all m).
+
+        Returns
+        -------
+        numpy.ndarray
+            :math:`\ln a_i^{id} = \sum_s m_s \sum_k O_{ik} (\ln y_k - \ln O_{ik})` with site fractions
+            :math:`y = x O`, shape (n, m) or (n, len(endmembers)).
+        """
         x = np.atleast_2d(np.asarray(x, dtype=float))
-        out = np.zeros(x.shape)
+        idx = list(range(x.shape[1])) if endmembers is None else list(endmembers)
+        out = np.empty((x.shape[0], len(idx)), order="F")
         with np.errstate(divide="ignore", invalid="ignore"):
-            for mult, occ, y in self._site_fractions(x):
-                logy = np.log(np.clip(y, 0.0, None))[:, None, :]
-                # species absent from end-member i contribute 0·ln y = 0
-                out += mult * np.where(occ[None] > 0, occ[None] * logy, 0.0).sum(axis=-1)
-        return out - self._ref_ln
+            for a, i in enumerate(idx):
+                total = None
+                for s, (mult, occ, _occ_t, species) in enumerate(self._site_plan):
+                    # species absent from end-member i contribute 0·ln y = 0
+                    for k in species[i]:
+                        w = mult * occ[i, k]
+                        term = self._log_site_fraction(x, s, k)
+                        term = term if w == 1.0 else w * term
+                        total = term if total is None else total + term
+                ref = self._ref_ln[i]
+                out[:, a] = 0.0 if total is None else (total - ref if ref != 0.0 else total)
+        return out
+
+    def _log_site_fraction(self, x: np.ndarray, site: int, k: int) -> np.ndarray:
+        """ln y_k on ``site`` (−inf where y_k ≤ 0), y = x O."""
+        _mult, occ, occ_t, _sp = self._site_plan[site]
+        y = x[:, k] if occ_t is None else x @ occ[:, k]
+        return np.log(np.maximum(y, 0.0))
+
+    @functools.cached_property
+    def _site_plan(self) -> tuple:
+        """Per site: multiplicity, occupancy, its transpose (None if the identity), the species of each
+        end-member (indices with non-zero occupancy)."""
+        return tuple(
+            (mult, occ, occ_t, tuple(tuple(int(k) for k in np.flatnonzero(row > 0)) for row in occ))
+            for mult, occ, occ_t in self._occ
+        )
+
+    @functools.cached_property
+    def key(self) -> tuple:
+        """A hashable identity of the model (name, end-members, excess parameters, site occupancies)."""
+        return (
+            self.name,
+            self.endmembers,
+            self.excess,
+            tuple((m, o.tobytes()) for m, o, _ in self._occ),
+        )
 
     def ln_activity(self, x: ArrayLike, T: ArrayLike, P: ArrayLike) -> np.ndarray:
         """ln a_i = ln a_i^ideal + ln γ_i, shape (n, m)."""
@@ -498,8 +832,19 @@ _REGISTRY = {
 
 
 def get_solution_model(name: str) -> SolutionModel:
-    """A solution model by name: one of ``grt-ideal, hs82, berman90, white14-g, bt-ideal, pl-ideal, nh81,
-    fl88, pl4tr, white14-mu``."""
+    """A solution model by name.
+
+    Parameters
+    ----------
+    name : str
+        One of ``grt-ideal, hs82, berman90, white14-g, bt-ideal, pl-ideal, nh81, fl88, pl4tr,
+        white14-mu``.
+
+    Returns
+    -------
+    SolutionModel
+        A new instance of the model.
+    """
     if name not in _REGISTRY:
         raise ModelError(f"unknown a–x model {name!r}; choose one of {', '.join(_REGISTRY)}")
     return _REGISTRY[name]()
