@@ -26,6 +26,28 @@ def format_value(value: Any, *, max_len: int = 60) -> str:
 
     ``np.float64(nan)`` → ``nan``, ``np.int64(3)`` → ``3``, floats to 6 significant digits, arrays by
     their shape, long reprs cut with an ellipsis.
+
+    Parameters
+    ----------
+    value : Any
+        The value to render. Numpy scalars are converted to Python scalars first; objects with a
+        ``shape`` and a ``dtype`` (arrays) are rendered as ``array of shape (...)``.
+    max_len : int, default 60
+        Maximum length of the returned text in characters; longer renderings are cut to
+        ``max_len - 1`` characters followed by ``…``.
+
+    Returns
+    -------
+    str
+        The rendering, at most ``max_len`` characters long.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> format_value(np.float64(1 / 3))
+    '0.333333'
+    >>> format_value(np.zeros((2, 3)))
+    'array of shape (2, 3)'
     """
     if hasattr(value, "dtype") and getattr(value, "shape", None) == () and hasattr(value, "item"):
         value = value.item()
@@ -45,16 +67,21 @@ class PetroinferError(Exception):
 class InputError(PetroinferError, ValueError):
     """Bad input data.
 
-    Parameters
-    ----------
-    message:
-        What is wrong and what was expected.
-    column, row, value:
-        Optional location of the offending cell; they are appended to the message so that the user can
-        find it (``column 'SiO2', row 'S12', value -3.1``).
-
     Subclasses :class:`ValueError` so that generic callers (and scikit-learn's checks) still see a
     ``ValueError``.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and what was expected.
+    column : str, optional
+        Name of the offending column. Appended to the message as ``column 'SiO2'`` and stored as
+        ``self.column``.
+    row : Any, optional
+        Label (or position) of the offending row. Appended as ``row 'S12'`` and stored as ``self.row``.
+    value : Any, optional
+        The offending value. Appended as ``value -3.1`` (rendered with :func:`format_value`) and
+        stored as ``self.value``.
     """
 
     def __init__(
@@ -88,6 +115,15 @@ class TaskError(PetroinferError, RuntimeError):
 
     The message names the position of the item in the input and its ``repr``; the original exception
     is chained as ``__cause__``. ``index`` and ``item`` hold the failing position and item.
+
+    Parameters
+    ----------
+    message : str
+        The full error message.
+    index : int, optional
+        Position of the failing item in the input sequence (stored as ``self.index``).
+    item : Any, optional
+        The failing item itself (stored as ``self.item``).
     """
 
     def __init__(self, message: str, *, index: int | None = None, item: Any = None) -> None:

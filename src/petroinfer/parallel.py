@@ -69,23 +69,23 @@ def get_client(
 
     Parameters
     ----------
-    scheduler:
+    scheduler : str or distributed.Client, optional
         ``None`` (default): the address in ``$PETROINFER_SCHEDULER`` if set, else an embedded
         :class:`distributed.LocalCluster` created for the block and closed at its end.
         A string such as ``"tcp://10.0.0.5:8786"``: connect to that running scheduler (the cluster
         is left running; only the connection is closed). An open ``Client``: yielded unchanged and
         not closed.
-    n_workers:
+    n_workers : int, optional
         Embedded cluster only: number of parallel task slots (default: number of CPUs). With
         ``processes=False`` these are threads of one worker; with ``processes=True`` they are
         single-threaded worker processes.
-    processes:
+    processes : bool, default False
         Embedded cluster only. ``False`` (default) runs tasks in threads of the current process: no
         start-up cost and no pickling, good for numpy/scipy-heavy tasks that release the GIL.
         ``True`` starts worker processes (true parallelism for pure-Python tasks); scripts using it
         must protect their entry point with ``if __name__ == "__main__":`` because workers are
         spawned.
-    timeout:
+    timeout : float, default 30.0
         Seconds to wait for a remote scheduler before giving up.
 
     Yields
@@ -266,24 +266,24 @@ def map_tasks(
 
     Parameters
     ----------
-    func:
+    func : callable
         A function of one argument. Extra fixed arguments go in with :func:`functools.partial`.
         On a remote cluster it (and the items) must be picklable and importable on the workers
         (functions defined in a script or notebook are shipped by value).
-    items:
+    items : iterable
         The independent work units; consumed into a list.
-    scheduler:
+    scheduler : str or distributed.Client, optional
         ``None`` (default): ``$PETROINFER_SCHEDULER`` if set, else an embedded
         :class:`distributed.LocalCluster` started for this call and closed afterwards. An address
         ``"tcp://host:8786"`` uses that running cluster; an open ``distributed.Client`` is used as is
         (see :func:`get_client` to reuse one cluster for several maps).
-    progress:
+    progress : bool, default True
         Show a ``rich`` progress bar on stderr.
-    n_workers:
+    n_workers : int, optional
         Embedded cluster only: number of parallel task slots (default: number of CPUs).
-    processes:
+    processes : bool, default False
         Embedded cluster only: worker processes instead of threads (see :func:`get_client`).
-    description:
+    description : str, optional
         Label of the progress bar (default: the function name).
 
     Returns

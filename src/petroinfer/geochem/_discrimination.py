@@ -141,19 +141,29 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
         the one-standard-error rule), or histogram gradient boosting (native NaN handling).
     features : list of str or None
         Feature columns; ``None`` uses the Ueki et al. (2018) 29 features present in ``X``.
-    abundance, isotopes, expand : see :class:`GeochemPreprocessor`.
+    abundance : {"log", "clr", "boxcox"}, default "log"
+        Transformation of the abundances (see :class:`GeochemPreprocessor`).
+    isotopes : {"log", "identity"}, default "log"
+        Transformation of the isotope ratios (see :class:`GeochemPreprocessor`).
+    expand : {None, "ueki"}, default None
+        Ueki et al. (2022) pairwise products and ratios of the abundances (see
+        :class:`GeochemPreprocessor`).
     penalty : {"l1", "group"}, default "l1"
         SMR penalty.
-    basis, interactions :
+    basis : {"linear", "hinge"}, default "hinge"
         SMR feature expansion (see :class:`SparseMultinomialRegression`): ``basis="hinge"`` makes
-        SMR a sparse additive model (piecewise-linear in each feature, selected per feature);
-        ``interactions=True`` adds penalised pairwise products.
-    relaxed, heredity :
-        SMR relaxed-lasso refit on the selected support, with products kept only where both main
-        effects are selected (see :class:`SparseMultinomialRegression`). Defaults (hinge +
-        interactions + relaxed + heredity): 10-fold accuracy 0.928 on the Ueki data with 19.8 of 29
-        features per class, against 0.932 with 26.9 features for the plain lasso and 0.892 for the
-        linear SMR.
+        SMR a sparse additive model (piecewise-linear in each feature, selected per feature).
+        Only used with ``model="smr"``, like the three options below.
+    interactions : bool, default True
+        SMR: also add penalised pairwise products of the features (``basis="hinge"`` only).
+    relaxed : bool, default True
+        SMR: relaxed-lasso refit on the support selected along the path (see
+        :class:`SparseMultinomialRegression`).
+    heredity : bool, default True
+        SMR: keep a product only where both its main effects are selected (applied only when
+        ``relaxed`` and ``interactions`` are both true). Defaults (hinge + interactions + relaxed +
+        heredity): 10-fold accuracy 0.928 on the Ueki data with 19.8 of 29 features per class,
+        against 0.932 with 26.9 features for the plain lasso and 0.892 for the linear SMR.
     param_grid : dict or None
         Grid for the inner cross-validation (keys without the step prefix, e.g. ``{"C": [1, 10]}``);
         ``None`` uses :data:`DEFAULT_GRIDS`. SVM ``gamma`` values are multiplied by 1/n_features.
@@ -161,7 +171,9 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
         Folds of the inner (tuning) cross-validation.
     scoring : str, default "accuracy"
         scikit-learn scorer for tuning (``"balanced_accuracy"`` favours the small settings).
-    class_weight : {"balanced"} or None
+    class_weight : {"balanced"} or None, default None
+        ``"balanced"`` weights the training samples inversely to the size of their class (passed to
+        the classifier).
     classes : list of str or None
         Allowed labels; any other label is an :class:`InputError`. ``None`` accepts all.
     ood_alpha : float, default 0.01
@@ -170,7 +182,9 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
     max_missing : float, default 0.5
         A sample with a larger fraction of missing features is flagged out of domain.
     n_jobs : int, default 1
+        Parallel jobs of the inner grid search (scikit-learn/joblib convention; -1 = all CPUs).
     random_state : int, Generator or None, default 0
+        Seed of the inner cross-validation folds and of the classifier.
 
     Attributes
     ----------
@@ -470,16 +484,31 @@ class TectonicDiscriminator(ClassifierMixin, BaseEstimator):
 class DiscriminationEvaluation:
     """Outcome of repeated stratified k-fold (nested) cross-validation of one model.
 
-    Attributes
+    Returned by :func:`evaluate_discrimination`; the constructor arguments are stored as attributes
+    of the same name.
+
+    Parameters
     ----------
     model : str
-    classes : ndarray of labels
-    y : ndarray (n,) true labels
-    proba : ndarray (n_repeats, n, K) out-of-fold probabilities
-    proba_masked : ndarray or None, same with a fraction of features removed from each test sample
-    fold_scores : DataFrame, one row per (repeat, fold): accuracy, balanced_accuracy, masked accuracy,
-        fit seconds, chosen hyperparameters
-    settings : dict of the protocol (folds, repeats, seed, missing fraction)
+        The evaluated model (``TectonicDiscriminator.model``: ``"svm"``, ``"rf"``, ``"smr"`` or
+        ``"hgb"``).
+    classes : ndarray, shape (K,)
+        The class labels (sorted strings); the last axis of ``proba`` follows this order.
+    y : ndarray, shape (n,)
+        True label of every sample (stripped strings).
+    proba : ndarray, shape (n_repeats, n, K)
+        Out-of-fold class probabilities of every sample in every repeat.
+    proba_masked : ndarray, shape (n_repeats, n, K), or None
+        The same with a fraction of the features removed at random from each test sample; ``None``
+        when ``missing_fraction`` was 0.
+    fold_scores : pandas.DataFrame
+        One row per (repeat, fold): ``repeat``, ``fold``, ``fit_seconds``, the chosen
+        hyperparameters ``params`` (text), ``accuracy``, ``balanced_accuracy`` and
+        ``accuracy_features_removed``; for SMR also ``n_selected``, ``n_terms`` (mean per class)
+        and ``alpha``.
+    settings : dict, optional
+        The protocol: ``n_splits``, ``n_repeats``, ``seed``, ``missing_fraction``, ``n_samples`` and
+        ``features`` (default empty). Merged into :meth:`summary`.
     """
 
     model: str
@@ -702,6 +731,28 @@ def evaluate_discrimination(
     ``missing_fraction`` of its features removed at random per sample (the missing-data robustness
     check). Repeat *r* uses ``StratifiedKFold(n_splits, shuffle=True, random_state=seed + r)``, so the
     same seed gives the same folds and the same numbers.
+
+    Parameters
+    ----------
+    estimator : TectonicDiscriminator
+        The (unfitted) model configuration; it is cloned for every fold and not modified.
+    X : pandas.DataFrame
+        Samples × features (the columns ``estimator.features`` resolves to; others are ignored).
+    y : array_like, shape (n_samples,)
+        Tectonic-setting label of every row of ``X``; blank labels, and labels outside
+        ``estimator.classes`` when that is set, are an :class:`InputError`.
+    n_splits : int, default 10
+        Folds of the outer cross-validation (>= 2). Every class needs at least ``n_splits`` samples,
+        and every training fold at least ``estimator.inner_cv`` samples of each class.
+    n_repeats : int, default 1
+        Number of repetitions of the outer cross-validation with different shuffles (>= 1).
+    missing_fraction : float, default 0.3
+        Fraction of the features (rounded to a whole number per sample) removed at random from each
+        held-out sample for the robustness check, in [0, 1); 0 skips the check.
+    random_state : int, Generator or None, default 0
+        Seed of the fold shuffles and of the feature removal.
+    n_jobs : int, default 1
+        Folds fitted in parallel (joblib; -1 = all CPUs).
 
     Returns
     -------

@@ -400,6 +400,11 @@ class GeochemPreprocessor(TransformerMixin, BaseEstimator):
         Kuwatani (2022, Front. Earth Sci. 10:994580) used 276 products and 552 ordered ratios of the 24
         elements (857 variables with the 29 raw ones); with ``ordered_ratios=False`` (default) the 276
         reversed ratios, which are exact negatives in log space, are left out.
+    ordered_ratios : bool, default False
+        With ``expand="ueki"``: include both ratios of every pair (:math:`\\log x_i - \\log x_j` and
+        :math:`\\log x_j - \\log x_i`, the 552 ordered ratios of Ueki et al. 2022) instead of one per
+        pair. The extra columns are exact negatives of the others (they add no new direction to the
+        feature space); the option exists to reproduce the published feature set.
     """
 
     def __init__(

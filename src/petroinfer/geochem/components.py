@@ -92,15 +92,33 @@ class Standardiser(TransformerMixin, BaseEstimator):
 
 
 class Whitener(TransformerMixin, BaseEstimator):
-    """Standardise, rotate to principal axes and rescale each axis to unit variance (Iwamori 2017).
+    r"""Standardise, rotate to principal axes and rescale each axis to unit variance (Iwamori 2017).
 
-    :math:`Y = Z V_m \\Lambda_m^{-1/2}` keeps the m leading components; ``n_components="auto"`` picks
+    :math:`Y = Z V_m \Lambda_m^{-1/2}` keeps the m leading components; ``n_components="auto"`` picks
     the smallest m whose cumulative explained variance reaches ``variance_threshold``.
+
+    Parameters
+    ----------
+    n_components : int or "auto", default "auto"
+        Number m of leading principal components kept (``1 <= m <= p``), or ``"auto"`` to choose it
+        from ``variance_threshold``. Components with (numerically) zero variance are always dropped,
+        so ``n_components_`` may be smaller than requested.
+    variance_threshold : float, default 0.99
+        With ``n_components="auto"``: the smallest cumulative explained-variance ratio (in (0, 1])
+        the kept components must reach.
 
     Attributes
     ----------
-    n_components_, components_ (m × p, rows = PC directions in standardised space),
-    explained_variance_ (Λ_m), explained_variance_ratio_, standardiser_.
+    n_components_ : int
+        Number m of components kept.
+    components_ : ndarray, shape (m, p)
+        Rows are the PC directions in standardised space.
+    explained_variance_ : ndarray, shape (m,)
+        Their variances Λ_m (eigenvalues of the correlation matrix).
+    explained_variance_ratio_ : ndarray, shape (m,)
+        Fractions of the total variance.
+    standardiser_ : Standardiser
+        The fitted standardisation applied first.
     """
 
     def __init__(
@@ -139,7 +157,18 @@ class Whitener(TransformerMixin, BaseEstimator):
 
 
 def standardise(X: Any) -> pd.DataFrame:
-    """Standardised copy of a table (DataFrame with the same index and columns)."""
+    r"""Standardised copy of a table (DataFrame with the same index and columns).
+
+    Parameters
+    ----------
+    X : DataFrame or array-like, shape (n_samples, n_features)
+        Finite numeric table with at least two rows and no constant column.
+
+    Returns
+    -------
+    DataFrame, shape (n_samples, n_features)
+        :math:`(X - \mu) / \sigma` per column, with σ the sample standard deviation (ddof = 1).
+    """
     df = _frame(X)
     return pd.DataFrame(Standardiser().fit_transform(df), index=df.index, columns=df.columns)
 
@@ -147,7 +176,25 @@ def standardise(X: Any) -> pd.DataFrame:
 def whiten(
     X: Any, n_components: int | Literal["auto"] = "auto", variance_threshold: float = 0.99
 ) -> pd.DataFrame:
-    """Whitened scores ``W1 … Wm`` of a table (see :class:`Whitener`)."""
+    """Whitened scores ``W1 … Wm`` of a table (see :class:`Whitener`).
+
+    Parameters
+    ----------
+    X : DataFrame or array-like, shape (n_samples, n_features)
+        Finite numeric table with at least two rows and no constant column.
+    n_components : int or "auto", default "auto"
+        Number of principal components kept, or ``"auto"`` to choose it from
+        ``variance_threshold``.
+    variance_threshold : float, default 0.99
+        With ``n_components="auto"``: the cumulative explained-variance ratio, in (0, 1], the kept
+        components must reach.
+
+    Returns
+    -------
+    DataFrame, shape (n_samples, m)
+        Columns ``W1 … Wm``, each with unit sample variance and mutually uncorrelated; same index as
+        ``X``.
+    """
     df = _frame(X)
     w = Whitener(n_components, variance_threshold)
     Y = w.fit_transform(df)
@@ -155,7 +202,23 @@ def whiten(
 
 
 def principal_components(X: Any, n_components: int | None = None) -> dict[str, Any]:
-    """PCA of the standardised table: scores, loadings (directions), explained variance ratio."""
+    """PCA of the standardised table: scores, loadings (directions), explained variance ratio.
+
+    Parameters
+    ----------
+    X : DataFrame or array-like, shape (n_samples, n_features)
+        Finite numeric table with at least two rows and no constant column.
+    n_components : int, optional
+        Number m of leading components returned (default: all ``n_features``; components with zero
+        variance are dropped).
+
+    Returns
+    -------
+    dict
+        ``"scores"`` (DataFrame ``(n_samples, m)``, columns ``PC1 … PCm``, the standardised data
+        projected on the directions), ``"loadings"`` (DataFrame ``(n_features, m)``, unit direction
+        vectors in standardised space) and ``"explained_variance_ratio"`` (Series of length m).
+    """
     df = _frame(X)
     w = Whitener(n_components=n_components or df.shape[1], variance_threshold=1.0).fit(df)
     Z = w.standardiser_.transform(df)
@@ -238,7 +301,20 @@ def independent_components(
 
 
 def principal_angles(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Principal angles (degrees, descending) between the column spaces of A and B (Björck & Golub 1973)."""
+    """Principal angles (degrees, descending) between the column spaces of A and B (Björck & Golub 1973).
+
+    Parameters
+    ----------
+    A : ndarray, shape (n, k)
+        Columns spanning the first subspace of R^n.
+    B : ndarray, shape (n, l)
+        Columns spanning the second subspace of R^n.
+
+    Returns
+    -------
+    ndarray, shape (min(rank A, rank B),)
+        The principal angles in degrees, largest first (0 = a shared direction).
+    """
     return np.degrees(subspace_angles(np.asarray(A, float), np.asarray(B, float)))
 
 
@@ -272,10 +348,33 @@ def kca_direction_diagnostic(
 ) -> dict[str, Any]:
     """How k-means centroids relate to PCs and ICs after standardising or whitening (Iwamori 2017).
 
-    Returns a dict with ``subspace_angle_pc`` (largest principal angle, degrees, between the centred
-    centroid subspace and the top K−1 PCs), ``angles_to_pc`` / ``angles_to_ic`` (per centroid, see
-    :func:`direction_angles`) and their means, plus ``centroids``, ``labels``, ``pc_directions``,
-    ``ic_directions`` in the analysed space (standardised Z or whitened Y).
+    Parameters
+    ----------
+    X : DataFrame or array-like, shape (n_samples, n_features)
+        Finite numeric table with no constant column.
+    n_clusters : int
+        Number K of k-means clusters, ``2 <= K <= n_samples``.
+    scaling : {"standardise", "whiten"}, default "standardise"
+        Space in which k-means and ICA run: the standardised data Z (PC directions are the
+        eigenvectors of their correlation matrix) or the whitened data Y (the coordinate axes are
+        the rescaled PCs).
+    variance_threshold : float, default 0.99
+        With ``scaling="whiten"``: cumulative explained-variance ratio that decides how many
+        components are kept (see :class:`Whitener`).
+    n_init : int, default 50
+        Number of k-means restarts (the best inertia is kept).
+    random_state : int, numpy.random.Generator or None
+        Seed of the k-means initialisation and of FastICA.
+
+    Returns
+    -------
+    dict
+        ``scaling`` and ``n_clusters`` as given; ``subspace_angle_pc`` (largest principal angle,
+        degrees, between the centred centroid subspace and the top K−1 PCs); ``angles_to_pc`` /
+        ``angles_to_ic`` (per centroid, degrees, see :func:`direction_angles`) and their means
+        ``mean_angle_to_pc`` / ``mean_angle_to_ic``; plus ``centroids`` (K × m), ``labels``,
+        ``pc_directions`` and ``ic_directions`` (rows) in the analysed space (standardised Z or
+        whitened Y).
     """
     df = _frame(X)
     rng = as_generator(random_state)

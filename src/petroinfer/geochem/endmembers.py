@@ -39,6 +39,30 @@ class EndmemberResult(Result):
     (sample × endmember, mass fractions). ``criterion`` holds the three K-selection curves over ``k``:
     ``reconstruction_error``, ``stability`` (minimum cluster silhouette over restarts),
     ``stability_mean``, ``cv_error`` and ``cv_se``.
+
+    Parameters
+    ----------
+    estimate : xarray.Dataset
+        ``endmembers`` (dims ``(endmember, element)``, input units, closed to 100 wt%), with
+        bootstrap runs ``endmembers_lower`` / ``endmembers_upper`` (95 % interval);
+        ``endmember_stability`` (dim ``endmember``, mean cosine silhouette over the restarts) and
+        ``proportions`` (dims ``(sample, endmember)``, mass fractions).
+    posterior : xarray.Dataset or None
+        Not used (``None``): the uncertainty is the bootstrap interval in ``estimate``.
+    log_evidence : float or None
+        Not computed (``None``).
+    log_evidence_se : float or None
+        Not computed (``None``).
+    diagnostics : Mapping
+        ``reconstruction_error`` of the final fit, ``n_restarts``, ``converged_fraction_at_k``
+        (share of restarts that converged at the chosen K) and ``n_bootstrap``.
+    hyperparameters : Mapping
+        ``n_components`` (the chosen K), ``loss``, ``scaling``, ``k_rule`` (how K was chosen) and
+        the ``units`` of each input column.
+    criterion : xarray.Dataset or None
+        The K-selection table over dim ``k`` (see above; also ``converged_fraction``).
+    metadata : Mapping
+        Provenance: package version, seed, parameters, input hash.
     """
 
     def summary(self, hdi_prob: float = 0.9, *, n_highlight: int = 3) -> pd.DataFrame:

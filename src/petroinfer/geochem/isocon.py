@@ -63,6 +63,29 @@ class IsoconResult(Result):
     (sample × element; gain/loss per unit mass of protolith, in the element's input unit),
     ``immobile`` (element; bool), ``selection_frequency`` (element; share of bootstrap replicates that
     selected it), ``protolith`` and ``altered`` concentrations.
+
+    Parameters
+    ----------
+    estimate : xarray.Dataset
+        The variables listed above, with dims ``sample`` and/or ``element``; the interval and
+        ``selection_frequency`` variables only with a bootstrap. Every variable carries
+        ``attrs["units"]`` (``"1"`` for ratios, fractions and flags).
+    posterior : xarray.Dataset or None
+        Not used (``None``): the uncertainty is the bootstrap interval in ``estimate``.
+    log_evidence : float or None
+        Not computed (``None``).
+    log_evidence_se : float or None
+        Not computed (``None``).
+    diagnostics : Mapping
+        ``tau_log`` (the log-ratio noise s.d. of each element) and, with a bootstrap, ``n_bootstrap``.
+    hyperparameters : Mapping
+        ``method`` (``"classic"`` or the :class:`SparseIsocon` method), ``uncertainty``, for
+        :class:`SparseIsocon` also ``alpha`` and ``chi2_threshold``; the selected ``immobile``
+        elements and the ``units`` of each element.
+    criterion : xarray.Dataset or None
+        Not used (``None``).
+    metadata : Mapping
+        Provenance: package version, seed, parameters, input hash.
     """
 
     def mass_table(self) -> pd.DataFrame:

@@ -97,9 +97,37 @@ def _forward_one(theta: np.ndarray, forward: Callable) -> np.ndarray:
 
 @dataclass(frozen=True)
 class EnsembleResult(Result):
-    """Result of :meth:`ESMDA.fit`: the updated ensemble in ``posterior`` (``chain`` = 1,
-    ``draw`` = member, ``param``) with its predicted data (``predicted``, dims ``(chain, draw, obs)``)
-    and the data misfit after each assimilation in ``criterion``."""
+    """Result of :meth:`ESMDA.fit`.
+
+    The updated ensemble is in ``posterior`` (``chain`` = 1, ``draw`` = member, ``param``) with its
+    predicted data (``predicted``, dims ``(chain, draw, obs)``), and the data misfit after each
+    assimilation is in ``criterion``.
+
+    Parameters
+    ----------
+    estimate : xarray.Dataset
+        Ensemble ``mean`` and ``sd`` (``ddof=1``) of every parameter, dim ``param`` (the parameter
+        names).
+    posterior : xarray.Dataset or None
+        The final ensemble ``theta`` with dims ``(chain, draw, param)`` (one chain, one draw per
+        member) and, when ``final_forward=True``, its predicted data ``predicted`` with dims
+        ``(chain, draw, obs)``.
+    log_evidence : float or None
+        Not computed by ES-MDA (``None``).
+    log_evidence_se : float or None
+        Not computed by ES-MDA (``None``).
+    diagnostics : Mapping
+        ``n_forward_runs`` (total forward-model evaluations), ``misfit`` (list, one per step),
+        ``final_misfit`` and ``ensemble_sd_min`` (smallest ensemble s.d., a collapse indicator).
+    hyperparameters : Mapping
+        ``n_ensemble`` and the inflation factors ``alphas`` (Σ 1/α_i = 1).
+    criterion : xarray.Dataset or None
+        Dim ``step`` (0 = prior ensemble): ``misfit``, the mean squared residual normalised by the
+        Cholesky factor of ``C_D`` (≈ 1 at a good fit), and ``alpha``, the inflation of the
+        assimilation that led to the step (NaN at step 0).
+    metadata : Mapping
+        Provenance: package version, seed, parameters, input hash.
+    """
 
     @property
     def ensemble(self) -> np.ndarray:

@@ -27,6 +27,36 @@ class REMCResult(Result):
     (plus ``log_likelihood`` with dims ``(chain, draw)``); ``criterion`` holds the ladder and the
     thermodynamic curve (dims ``(chain, rung)``); ``log_evidence`` ± ``log_evidence_se`` is the
     stepping-stone estimate. Replica-exchange statistics are exposed as properties.
+
+    Parameters
+    ----------
+    estimate : xarray.Dataset
+        Posterior ``mean`` and ``sd`` (``ddof=1``, over all chains and draws) of every parameter,
+        dim ``param``.
+    posterior : xarray.Dataset or None
+        Draws of the β = 1 replica: ``theta`` with dims ``(chain, draw, param)`` and
+        ``log_likelihood`` with dims ``(chain, draw)``.
+    log_evidence : float or None
+        Stepping-stone log evidence log Z (nats), averaged over the chains.
+    log_evidence_se : float or None
+        Its standard error (nats): from batch means or from the spread of the independent chains,
+        as chosen by ``ReplicaExchange(se_method=...)``.
+    diagnostics : Mapping
+        Convergence diagnostics of ``theta`` (R-hat, ESS, ...), the thermodynamic-integration
+        estimate ``log_evidence_ti`` (± ``log_evidence_ti_se``), both standard errors
+        (``log_evidence_se_batch``, ``log_evidence_se_runs``), ``log_evidence_per_chain``,
+        ``swap_rate_min``, ``round_trips`` and ``n_rungs`` per chain, ``acceptance_mean``,
+        ``n_likelihood_evaluations`` and the list of convergence ``problems``.
+    hyperparameters : Mapping
+        ``ladder``, ``n_temps`` (rungs per chain), ``n_steps``, ``n_burn``, ``thin`` and
+        ``n_chains``.
+    criterion : xarray.Dataset or None
+        Per chain and rung (NaN-padded when adaptive ladders differ in length): ``beta``,
+        ``mean_log_likelihood`` (the thermodynamic curve ⟨log L⟩_β) and ``acceptance``; per pair of
+        neighbouring rungs ``swap_rate``; per chain ``log_evidence_ss``/``log_evidence_ti`` and their
+        standard errors.
+    metadata : Mapping
+        Provenance: package version, seed, parameters, input hash.
     """
 
     @property

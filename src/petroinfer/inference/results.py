@@ -214,23 +214,32 @@ def _short_repr(res: Result) -> str:
 class Result:
     """What every petroinfer inverse problem returns.
 
-    Attributes
+    All constructor arguments are stored as (frozen) attributes of the same name. ``estimate``,
+    ``posterior`` and ``criterion`` may be given as an ``xarray.Dataset``, an ``xarray.DataArray``,
+    a ``pandas.DataFrame`` or a mapping of names to arrays; they are converted to ``xarray.Dataset``.
+
+    Parameters
     ----------
     estimate : xarray.Dataset
         Point estimate (posterior mean, MAP, fitted parameters ...) as a labelled ``xarray.Dataset``.
-    posterior : xarray.Dataset or None
-        Posterior draws with leading dims ``(chain, draw)`` (ArviZ layout), or ``None`` when the
-        posterior is summarised analytically (then marginal SDs/intervals live in ``estimate``).
-    log_evidence, log_evidence_se : float or None
-        Log marginal likelihood (nats) and its Monte-Carlo standard error, where defined.
-    diagnostics : Mapping
-        Convergence and quality numbers (R-hat, ESS, acceptance, swap rates, iterations ...).
-    hyperparameters : Mapping
-        The hyperparameters used (chosen from the data unless fixed by the user).
-    criterion : xarray.Dataset or None
-        The curve/grid used to choose hyperparameters or models (evidence, CV score ...).
-    metadata : Mapping
-        Provenance: package version, seed, parameters, input hash (see :func:`make_metadata`).
+    posterior : xarray.Dataset or None, optional
+        Posterior draws with leading dims ``(chain, draw)`` (ArviZ layout), or ``None`` (default) when
+        the posterior is summarised analytically (then marginal SDs/intervals live in ``estimate``).
+    log_evidence : float or None, optional
+        Log marginal likelihood (nats), where defined (default ``None``).
+    log_evidence_se : float or None, optional
+        Monte-Carlo standard error of ``log_evidence`` (nats), where defined (default ``None``).
+    diagnostics : Mapping, optional
+        Convergence and quality numbers (R-hat, ESS, acceptance, swap rates, iterations ...);
+        default empty.
+    hyperparameters : Mapping, optional
+        The hyperparameters used (chosen from the data unless fixed by the user); default empty.
+    criterion : xarray.Dataset or None, optional
+        The curve/grid used to choose hyperparameters or models (evidence, CV score ...); default
+        ``None``.
+    metadata : Mapping, optional
+        Provenance: package version, seed, parameters, input hash (see :func:`make_metadata`);
+        default empty.
 
     Notes
     -----

@@ -97,23 +97,29 @@ class FilterResult:
     """Output of :func:`bootstrap_filter`.
 
     Arrays carry a leading batch axis ``B`` only when the filter was run with ``n_batch``.
+    The constructor arguments are stored as attributes of the same name.
 
-    Attributes
+    Parameters
     ----------
     log_likelihood : float or ndarray (B,)
-        Estimate of ``log p(y_{0:T-1})`` (its exponential is unbiased).
+        Estimate of ``log p(y_{0:T-1})`` (its exponential is unbiased); ``-inf`` when every particle
+        of a filter became impossible.
     log_likelihood_increments : ndarray ([B,] T)
-        ``log p̂(y_t | y_{0:t-1})``.
-    filtered_mean, filtered_var : ndarray ([B,] T, d)
-        Weighted particle mean and variance of ``x_t | y_{0:t}``.
+        ``log p̂(y_t | y_{0:t-1})`` (0 at steps whose observation is missing).
+    filtered_mean : ndarray ([B,] T, d)
+        Weighted particle mean of ``x_t | y_{0:t}`` (NaN when run with ``moments=False``).
+    filtered_var : ndarray ([B,] T, d)
+        Weighted particle variance of ``x_t | y_{0:t}`` (NaN when run with ``moments=False``).
     ess : ndarray ([B,] T)
         Effective sample size after weighting at each step.
     resampled : ndarray of bool ([B,] T)
         Whether resampling happened before propagating to step t.
-    particles : ndarray (T, [B,] N, d) or None
-        Particles at every step (``store_particles=True``).
-    log_weights : ndarray (T, [B,] N) or None
-        Normalised log weights at every step (``store_particles=True``).
+    particles : ndarray (T, [B,] N, d) or None, optional
+        Particles at every step (``store_particles=True``); ``None`` otherwise.
+    log_weights : ndarray (T, [B,] N) or None, optional
+        Normalised log weights at every step (``store_particles=True``); ``None`` otherwise.
+    n_particles : int, optional
+        Number N of particles per filter (default 0, i.e. unknown).
     """
 
     log_likelihood: Any
@@ -336,12 +342,16 @@ def bootstrap_filter(
 class SmootherResult:
     """Output of :func:`ffbsi_smoother`.
 
-    Attributes
+    The constructor arguments are stored as attributes of the same name.
+
+    Parameters
     ----------
     trajectories : ndarray (M, T, d)
         Draws from the joint smoothing distribution ``p(x_{0:T-1} | y_{0:T-1})``.
-    mean, var : ndarray (T, d)
-        Smoothed marginal means and variances (averages over the trajectories).
+    mean : ndarray (T, d)
+        Smoothed marginal means (average over the trajectories).
+    var : ndarray (T, d)
+        Smoothed marginal variances (population variance over the trajectories).
     """
 
     trajectories: Array
@@ -423,6 +433,18 @@ def _categorical(logp: Array, rng: np.random.Generator) -> Array:
 class StateSpaceModel:
     """A state-space model given by its four callables (see :func:`bootstrap_filter`).
 
+    Parameters
+    ----------
+    initial : callable ``(n_particles, rng) -> x``
+        Sampler of ``x_0``; returns an ``(N, d)`` array.
+    transition : callable ``(x_prev, t, rng) -> x``
+        Sampler of ``x_t | x_{t-1}`` for ``t >= 1``, vectorised over the ``(N, d)`` particle array.
+    obs_logpdf : callable ``(y_t, x, t) -> logg``
+        ``log g_t(y_t | x)`` for every particle, shape ``(N,)``; ``-inf`` allowed, NaN not.
+    transition_logpdf : callable ``(x_next, x_prev, t) -> logf``, optional
+        ``log f_t(x_next | x_prev)``, broadcasting over particles (see :func:`ffbsi_smoother`).
+        Only needed by :meth:`smooth`; default ``None``.
+
     Examples
     --------
     >>> import numpy as np
@@ -465,7 +487,28 @@ class StateSpaceModel:
 # ----------------------------------------------------------------------------- Kalman
 @dataclass(frozen=True)
 class KalmanResult:
-    """Output of :func:`kalman_filter` (and, with smoothed fields, :func:`rts_smoother`)."""
+    """Output of :func:`kalman_filter` (and, with smoothed fields, :func:`rts_smoother`).
+
+    The constructor arguments are stored as attributes of the same name; ``T`` is the number of
+    time steps and ``d`` the state dimension.
+
+    Parameters
+    ----------
+    log_likelihood : float
+        Exact log-likelihood ``log p(y_{0:T-1})`` (nats).
+    filtered_mean : ndarray (T, d)
+        Filtered means ``m_{t|t}``.
+    filtered_cov : ndarray (T, d, d)
+        Filtered covariances ``P_{t|t}``.
+    predicted_mean : ndarray (T, d)
+        One-step predicted means ``m_{t|t-1}`` (``m0`` at t = 0).
+    predicted_cov : ndarray (T, d, d)
+        One-step predicted covariances ``P_{t|t-1}`` (``P0`` at t = 0).
+    smoothed_mean : ndarray (T, d) or None, optional
+        RTS smoothed means ``m_{t|T}`` (set by :func:`rts_smoother`; default ``None``).
+    smoothed_cov : ndarray (T, d, d) or None, optional
+        RTS smoothed covariances ``P_{t|T}`` (set by :func:`rts_smoother`; default ``None``).
+    """
 
     log_likelihood: float
     filtered_mean: Array
@@ -494,11 +537,19 @@ def kalman_filter(y: Any, F: Any, H: Any, Q: Any, R: Any, m0: Any, P0: Any) -> K
     Parameters
     ----------
     y : array_like (T,) or (T, p)
-    F, Q : array_like (d, d)
+        Observations; NaN entries are missing.
+    F : array_like (d, d)
+        State transition matrix.
     H : array_like (p, d)
+        Observation matrix.
+    Q : array_like (d, d)
+        Covariance of the state noise ``w_t``.
     R : array_like (p, p)
+        Covariance of the observation noise ``e_t``.
     m0 : array_like (d,)
+        Mean of the initial state ``x_0``.
     P0 : array_like (d, d)
+        Covariance of the initial state ``x_0``.
 
     Returns
     -------
@@ -558,6 +609,18 @@ def kalman_filter(y: Any, F: Any, H: Any, Q: Any, R: Any, m0: Any, P0: Any) -> K
 
 def rts_smoother(kf: KalmanResult, F: Any) -> KalmanResult:
     """Rauch–Tung–Striebel smoother on a :func:`kalman_filter` result.
+
+    Parameters
+    ----------
+    kf : KalmanResult
+        The output of :func:`kalman_filter` for the same model.
+    F : array_like (d, d)
+        The state transition matrix used by the filter.
+
+    Returns
+    -------
+    KalmanResult
+        ``kf`` with ``smoothed_mean`` ``(T, d)`` and ``smoothed_cov`` ``(T, d, d)`` filled in.
 
     Notes
     -----

@@ -62,14 +62,29 @@ class ZeroFlux:
 
 @dataclass(frozen=True)
 class Flux:
-    """A given flux *into* the domain through the face (amount per area per time); may be ``f(t)``."""
+    """A given flux *into* the domain through the face (amount per area per time); may be ``f(t)``.
+
+    Parameters
+    ----------
+    value : float, array_like or callable
+        The inward flux: a scalar, one value per component ``(m,)``, or a function ``f(t)`` returning
+        either. Negative values are an outflow.
+    """
 
     value: Value
 
 
 @dataclass(frozen=True)
 class Dirichlet:
-    """A given value on the face (fixed rim composition); may be a function ``f(t)``."""
+    """A given value on the face (fixed rim composition); may be a function ``f(t)``.
+
+    Parameters
+    ----------
+    value : float, array_like or callable
+        The face value (same units as ``c``): a scalar, one value per component ``(m,)``, one per
+        batch member (``(B,)`` for one component, ``(B, m)`` for several), or a function ``f(t)``
+        returning any of these. It is reached from the boundary cell over the half cell.
+    """
 
     value: Value
 
@@ -80,6 +95,16 @@ class Exchange:
 
     ``h`` (length/time) is a transfer coefficient, a scalar or one per component; ``c_ext`` may be a
     function ``f(t)`` (e.g. a finite reservoir updated by the caller between calls).
+
+    Parameters
+    ----------
+    h : float or array_like
+        Transfer coefficient (length/time, in the units of the grid and of ``D``), a scalar or one
+        per component ``(m,)``; must be > 0. It acts in series with the half-cell diffusion
+        resistance.
+    c_ext : float, array_like or callable
+        The outside concentration: a scalar, one value per component ``(m,)``, one per batch member
+        (``(B,)`` or ``(B, m)``), or a function ``f(t)`` returning any of these.
     """
 
     h: float | ArrayLike
@@ -94,6 +119,26 @@ def face_average(grid: Grid1D, cell_values: ArrayLike, mean: str = "harmonic") -
 
     Interior faces take the harmonic (default; the right mean for a conductivity in series) or
     arithmetic mean of their two cells; the outer faces take their cell's value.
+
+    Parameters
+    ----------
+    grid : Grid1D
+        The grid of N cells.
+    cell_values : array_like, shape (..., N)
+        Values in the cells (e.g. a diffusivity); leading axes are kept.
+    mean : {"harmonic", "arithmetic"}, default "harmonic"
+        Mean used on interior faces. The harmonic mean of two cells is 0 unless both are > 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., N + 1)
+        Values on the faces.
+
+    Examples
+    --------
+    >>> g = Grid1D.uniform(1.0, 3)
+    >>> face_average(g, [1.0, 3.0, 3.0]).tolist()
+    [1.0, 1.5, 3.0, 3.0]
     """
     v = np.asarray(cell_values, dtype=float)
     if v.shape[-1] != grid.n_cells:
@@ -219,14 +264,18 @@ def diffusion_operator(
 
 @dataclass(frozen=True)
 class DiffusionSolution:
-    """Cell averages at the requested times.
+    """Cell averages at the requested times, returned by :func:`solve_diffusion`.
 
-    Attributes
+    The constructor arguments are stored as attributes of the same name.
+
+    Parameters
     ----------
     t : ndarray, shape (T,)
+        The output times (a copy of ``t_eval``; ``t[0]`` is the time of ``c0``).
     c : ndarray, shape (T, *c0.shape)
-        In the layout of ``c0``.
+        Cell averages at each output time, in the layout of ``c0``.
     grid : Grid1D
+        The grid the solution lives on.
     n_steps : int
         Time steps taken in all.
     """

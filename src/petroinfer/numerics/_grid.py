@@ -115,6 +115,17 @@ class Grid1D:
 class Grid2D:
     """A uniform 2-D cell-centred grid of ``ny × nx`` cells of size ``dy × dx`` (row-major: y, x).
 
+    Parameters
+    ----------
+    nx : int
+        Number of cells along x (columns); >= 1.
+    ny : int
+        Number of cells along y (rows); >= 1.
+    dx : float, default 1.0
+        Cell size along x (any length unit, used consistently with the diffusivity); > 0.
+    dy : float, default 1.0
+        Cell size along y; > 0.
+
     Examples
     --------
     >>> g = Grid2D(nx=4, ny=3, dx=0.5, dy=1.0)

@@ -80,7 +80,19 @@ def _unlabelled_axes(fig: Any) -> list[str]:
 
 @dataclass
 class Section:
-    """One report section: a title and an ordered list of HTML blocks."""
+    """One report section: a title and an ordered list of HTML blocks.
+
+    Usually created by :meth:`Report.section` and filled with the chainable methods :meth:`text`,
+    :meth:`table`, :meth:`figure`, :meth:`mapping` and :meth:`code`.
+
+    Parameters
+    ----------
+    title : str
+        Heading of the section; also gives its anchor in the table of contents.
+    blocks : list of str, optional
+        HTML fragments shown in order under the heading (default: empty). The adding methods append
+        to this list; fragments given here are inserted verbatim (not escaped).
+    """
 
     title: str
     blocks: list[str] = field(default_factory=list)
@@ -207,6 +219,20 @@ class Section:
 
 class Report:
     """Build a single-file HTML report.
+
+    Parameters
+    ----------
+    title : str
+        Title of the document (``<title>`` and the top ``<h1>`` heading).
+    inputs : sequence of str or os.PathLike, optional
+        Input files the report was made from, listed in the provenance footer (default: none, shown
+        as "(built-in examples)").
+    seed : int, optional
+        Random seed used for the analysis, recorded in the provenance footer (default: ``None``,
+        shown as "none").
+    command : str, optional
+        Command line recorded in the provenance footer (default: the current ``sys.argv``, program
+        name without its directory).
 
     Examples
     --------
