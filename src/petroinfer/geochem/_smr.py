@@ -333,15 +333,25 @@ class SparseMultinomialRegression(ClassifierMixin, BaseEstimator):
         the path and the **one-standard-error rule** (the largest ``alpha`` whose mean held-out
         multinomial deviance is within one standard error of the minimum; Hastie, Tibshirani & Friedman
         2009, §7.10). ``rule="min"`` takes the minimum instead.
-    n_alphas, alpha_min_ratio :
-        Size and depth of the log-spaced path.
+    n_alphas : int, default 25
+        Number of penalties on the log-spaced path (``alphas_``, ``coef_path_``), along which
+        ``alpha=None`` is chosen by cross-validation.
+    alpha_min_ratio : float, default 1e-3
+        Depth of the path: its smallest penalty is ``alpha_min_ratio`` times :math:`\\alpha_{max}`,
+        the smallest penalty giving an all-zero model.
     cv : int, default 5
         Folds of the internal cross-validation.
     rule : {"1se", "min"}, default "1se"
-    class_weight : {"balanced"} or None
+        Choice of ``alpha`` along the cross-validated path: the one-standard-error rule or the
+        minimum mean held-out deviance.
+    class_weight : {"balanced"} or None, default None
         ``"balanced"`` weights samples by n / (K n_c), so that small settings (OP, BAB) are not removed
         first by the penalty.
-    max_iter, tol : FISTA controls.
+    max_iter : int, default 1000
+        FISTA iteration cap per penalty on the path.
+    tol : float, default 1e-4
+        FISTA tolerance on the max-norm of the gradient mapping (see
+        :func:`multinomial_lasso_path`).
     basis : {"linear", "hinge"}, default "linear"
         ``"linear"``: the model is linear in the features. ``"hinge"``: sparse additive multinomial
         model: each feature :math:`x_j` is expanded into :math:`\\{x_j, (x_j - \\kappa_{j1})_+, \\dots,

@@ -294,7 +294,7 @@ def lipschitz_multinomial(X: np.ndarray, sample_weight: np.ndarray) -> float:
 class FistaResult:
     """Output of :func:`fista`.
 
-    Attributes
+    Parameters
     ----------
     x : ndarray
         The last iterate (the minimiser to ``tol``).
@@ -438,9 +438,9 @@ def nonneg_lasso_gram(
         J. Am. Stat. Assoc. 101:1418).
     x0 : ndarray, shape (p,), optional
         Warm start (clipped at zero; default zero).
-    max_iter : int
+    max_iter : int, default 500
         Sweeps over the coordinates.
-    tol : float
+    tol : float, default 1e-10
         Stop when the largest scaled coordinate change :math:`\sqrt{G_{jj}}|\Delta x_j|` of a
         sweep is below ``tol (1 + ‖c‖)``.
 
@@ -502,8 +502,11 @@ def nonneg_lasso(
         Per-column weights (default 1).
     x0 : ndarray, shape (p,), optional
         Warm start.
-    max_iter, tol :
-        As in :func:`nonneg_lasso_gram`.
+    max_iter : int, default 500
+        Sweeps over the coordinates, as in :func:`nonneg_lasso_gram`.
+    tol : float, default 1e-10
+        Relative stopping tolerance on the scaled coordinate change, as in
+        :func:`nonneg_lasso_gram`.
 
     Returns
     -------
@@ -533,10 +536,16 @@ def nonneg_lasso_kkt(
 
     Parameters
     ----------
-    G, c, lam, weights :
-        The problem, as in :func:`nonneg_lasso_gram`.
+    G : ndarray, shape (p, p)
+        Symmetric positive semi-definite matrix of the problem, as in :func:`nonneg_lasso_gram`.
+    c : ndarray, shape (p,)
+        Linear term.
     x : ndarray, shape (p,)
         Candidate solution.
+    lam : float
+        Penalty λ ≥ 0.
+    weights : ndarray, shape (p,), optional
+        Per-coordinate weights :math:`w_j` (default 1).
 
     Returns
     -------

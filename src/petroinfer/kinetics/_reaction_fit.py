@@ -37,6 +37,38 @@ class KineticsResult(Result):
     observation-noise SDs and the hidden time courses (``hidden_median``, ``hidden_q05``,
     ``hidden_q95`` on dims ``(time, species)``); ``posterior`` the PMMH draws in natural units;
     ``criterion`` the evidence table of the candidate surface laws.
+
+    Parameters
+    ----------
+    estimate : xarray.Dataset
+        Posterior mean, SD (``ddof=1``) and 5 % / 95 % quantiles (suffixes ``""``, ``_sd``,
+        ``_q05``, ``_q95``) of each rate constant ``k_<reaction>`` and each observation-noise SD
+        ``sigma_<species>`` (scalars, in the units of the data), plus the smoothed hidden time
+        courses ``hidden_median``, ``hidden_q05`` and ``hidden_q95`` with dims
+        ``(time, species)`` on the filter grid.
+    posterior : xarray.Dataset or None
+        PMMH draws of ``k_<reaction>`` and ``sigma_<species>`` in natural (not log) units, dims
+        ``(chain, draw)``.
+    log_evidence : float or None
+        IS² log evidence (nats) of the selected surface law (or candidate model).
+    log_evidence_se : float or None
+        Monte-Carlo standard error of ``log_evidence`` (nats).
+    diagnostics : Mapping
+        Convergence diagnostics of the draws (R-hat, ESS, ``max_r_hat``, ``min_ess_bulk``,
+        ``converged``), the PMMH acceptance and proposal figures, ``loglik_sd_posterior_mean``
+        (SD of the particle log-likelihood estimate at the posterior mean), ``n_particles`` and
+        ``evidence_method``.
+    hyperparameters : Mapping
+        ``surface_law`` (the selected candidate), ``candidates``, ``n_particles``,
+        ``process_noise``, ``observed`` (species), ``reactions`` (names) and ``t0``.
+    criterion : xarray.Dataset or None
+        Evidence table of the candidates (dim ``surface_law``): ``log_evidence``,
+        ``log_evidence_se``, ``is_ess``, ``log_likelihood_mode``, ``aic``, ``bic``,
+        ``laplace_log_evidence``, ``n_particles``, ``loglik_sd_mode`` and
+        ``posterior_probability``.
+    metadata : Mapping
+        Provenance: package version, method, seed, parameters, input hash, the fitted network
+        (``network``) and ``surface_candidates``.
     """
 
     @property

@@ -71,7 +71,18 @@ PHASES = ("solid", "aqueous")
 
 @dataclass(frozen=True)
 class Species:
-    """A species of the network: ``phase`` is ``"solid"`` (amount = volume) or ``"aqueous"``."""
+    """A species of the network: ``phase`` is ``"solid"`` (amount = volume) or ``"aqueous"``.
+
+    Parameters
+    ----------
+    name : str
+        Species name, unique in the network (used in stoichiometries and as data column).
+    phase : {"solid", "aqueous"}
+        ``"solid"``: the amount is a volume ``V`` and the species can control a reactive surface;
+        ``"aqueous"``: the amount is a concentration ``c`` and the species can drive a rate law.
+    initial : float, default 0.0
+        Amount (volume or concentration, ≥ 0) at the start time of the network.
+    """
 
     name: str
     phase: str
@@ -111,6 +122,21 @@ class Reaction:
 @dataclass(frozen=True)
 class ReactionNetwork:
     """Species and surface-controlled reactions (see the module docstring for the equations).
+
+    The network is checked on construction (:meth:`validate`; raises
+    :class:`~petroinfer.errors.ModelError`).
+
+    Parameters
+    ----------
+    species : sequence of Species
+        The species, in the order of the state vector (converted to a tuple).
+    reactions : sequence of Reaction
+        At least one reaction, in the order of the rate constants (converted to a tuple).
+    name : str, default "network"
+        Label of the network (kept in results' metadata and in simulated data).
+    _cache : dict, optional
+        Internal memo of the derived index and stoichiometry arrays; leave at the default (a new
+        empty dict).
 
     Examples
     --------
@@ -422,6 +448,32 @@ def dissolution_precipitation(
     ``dV_A/dt = −k1 S(V_A)``, ``dc_B/dt = k1 S(V_A) − k2 S(V_C)(c_B − c_eq)``,
     ``dV_C/dt = k2 S(V_C)(c_B − c_eq)`` (unit stoichiometry; time in arbitrary units, e.g. h).
     ``V_C0 > 0`` are the seeds on which C grows.
+
+    Parameters
+    ----------
+    k_dissolution : float, default 0.05
+        Rate constant k1 of the dissolution A → B, rate ``k1 S(V_A)`` (zero-order form; the
+        surface prefactor is absorbed in k1).
+    k_precipitation : float, default 0.2
+        Rate constant k2 of the precipitation B → C, rate ``k2 S(V_C)(c_B − c_eq)`` (affinity
+        form).
+    surface : {"sphere", "cylinder", "plate", "volume"}, default "sphere"
+        Surface-area law S(V) of both reactions (see :data:`SURFACE_LAWS`).
+    c_eq : float, default 0.1
+        Equilibrium concentration of B for the precipitation (affinity rate form).
+    V_A0 : float, default 1.0
+        Initial volume of the dissolving solid A.
+    c_B0 : float, default 0.0
+        Initial concentration of the aqueous species B.
+    V_C0 : float, default 0.05
+        Initial volume of the product solid C (the seeds; since S(0) = 0 for every law,
+        ``V_C0 = 0`` means C never grows).
+
+    Returns
+    -------
+    ReactionNetwork
+        The network ``"dissolution-precipitation"`` with species A, B, C and reactions
+        ``dissolution`` and ``precipitation``.
     """
     return ReactionNetwork(
         (Species("A", "solid", V_A0), Species("B", "aqueous", c_B0), Species("C", "solid", V_C0)),
@@ -445,7 +497,29 @@ def dissolution_precipitation(
 def load_network(
     spec: str | os.PathLike[str] | Mapping[str, Any] | ReactionNetwork,
 ) -> ReactionNetwork:
-    """A network from the template name ``"dissolution-precipitation"``, a YAML file or a dict."""
+    """A network from the template name ``"dissolution-precipitation"``, a YAML file or a dict.
+
+    Parameters
+    ----------
+    spec : str, path-like, mapping or ReactionNetwork
+        ``"dissolution-precipitation"`` (the default :func:`dissolution_precipitation` network),
+        the path of a YAML file, or a mapping in the layout of :meth:`ReactionNetwork.to_dict`
+        (either at the top level or under a ``network`` key). A ``ReactionNetwork`` is returned
+        unchanged.
+
+    Returns
+    -------
+    ReactionNetwork
+        The validated network.
+
+    Raises
+    ------
+    InputError
+        If ``spec`` is neither the template name nor an existing file, or the YAML cannot be
+        parsed or does not hold a mapping.
+    ModelError
+        If the specification is incomplete or invalid.
+    """
     if isinstance(spec, ReactionNetwork):
         return spec
     if isinstance(spec, Mapping):
