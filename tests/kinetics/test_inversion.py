@@ -372,7 +372,8 @@ def test_cli_bad_input_exit_code_2(tmp_path):
     obs.to_csv(f, index=False)
     r = CliRunner().invoke(app, ["kinetics", "fit", str(f), "--observed", "B"])
     assert r.exit_code == 2
-    assert "negative" in r.output and "row 4" in r.output
+    # the fifth data row of the file (a file without ids is numbered from 1, as a user counts)
+    assert "negative" in r.output and "row 5" in r.output
     r = CliRunner().invoke(app, ["kinetics", "fit", str(f), "--observed", "Z"])
     assert r.exit_code == 2 and "'Z'" in r.output
     pd.DataFrame({"t": [0, 1]}).to_csv(f, index=False)

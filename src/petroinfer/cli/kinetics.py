@@ -35,8 +35,9 @@ SeriesArg = Annotated[Path, typer.Argument(help="CSV with a time column and the 
 
 
 def _read(path: Path) -> pd.DataFrame:
-    """The time series as written (no renaming; rows keep their position: the time column is data)."""
-    return read_input(path, normalise=False, id_column=None).reset_index(drop=True)
+    """The time series as written (no renaming); rows are named by their sample id when the file has an
+    id column, else by their 1-based data-row number, so messages point at the row a user sees."""
+    return read_input(path, normalise=False, id_column=None)
 
 
 def _observed(text: str) -> tuple[str, ...]:
