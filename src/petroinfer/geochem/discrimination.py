@@ -1,6 +1,7 @@
 """Tectonic-setting discrimination of basalts (Ueki, Hino & Kuwatani 2018, G-cubed 19:1327).
 
-Public entry points (implementation in ``_discrimination.py``, ``_discrimination_prep.py``, ``_smr.py``):
+Public entry points (implementation in ``_discrimination.py``, ``_discrimination_interpret.py``,
+``_discrimination_prep.py``, ``_smr.py``):
 
 * :class:`TectonicDiscriminator` — preprocessing + SVM / random forest / sparse multinomial regression /
   gradient boosting, tuned by inner cross-validation, with missing-feature support and an
@@ -17,10 +18,12 @@ Public entry points (implementation in ``_discrimination.py``, ``_discrimination
 
 from petroinfer.geochem._discrimination import (
     MODELS,
-    SPIDER_ORDER,
     DiscriminationEvaluation,
     TectonicDiscriminator,
     evaluate_discrimination,
+)
+from petroinfer.geochem._discrimination_interpret import (
+    SPIDER_ORDER,
     first_k_features,
     holdout_split,
     permutation_importance_table,
