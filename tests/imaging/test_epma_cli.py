@@ -1,0 +1,89 @@
+"""``petroinfer imaging epma``: outputs, --fix / --add-phase, bad input (exit 2, one line)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from petroinfer.cli.main import app
+from petroinfer.errors import InputError
+from petroinfer.io import datasets as ds
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def root():
+    try:
+        return ds.epma_qntmap_minimal_dir(download=False)
+    except InputError as exc:
+        pytest.skip(f"QntMap minimal data set absent (set PETROINFER_DATA_DIR): {exc}")
+
+
+def test_epma_command_writes_outputs(root, tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app,
+        ["imaging", "epma", str(root / ".map/1"), str(root / ".qnt"), "--out", str(out), "--json"],
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["whole_area_mean_wt%"]["SiO2"] == pytest.approx(48.43476, abs=1e-4)
+    for f in (
+        "phase_fraction.csv",
+        "summary.csv",
+        "phase_mean.csv",
+        "wt.nc",
+        "SiO2.png",
+        "report.html",
+    ):
+        assert (out / f).is_file(), f
+    pm = pd.read_csv(out / "phase_mean.csv", index_col=0)
+    assert pm.loc["Ol", "Total"] == pytest.approx(99.92493, abs=5e-5)
+
+
+def test_epma_add_phase_and_fix(root, tmp_path):
+    pl = tmp_path / "phases.csv"
+    pd.DataFrame(
+        {"id": range(1, 41), "phase": ["Qtz"] * 20 + ["Ol"] * 20, "use": [False] * 20 + [True] * 20}
+    ).to_csv(pl, index=False)
+    fix = tmp_path / "fix.csv"
+    fix.write_text("element,phase,wt\nSi,Qtz,100\n")
+    res = runner.invoke(
+        app,
+        [
+            "imaging",
+            "epma",
+            str(root / ".map/1"),
+            str(root / ".qnt"),
+            "--phase-list",
+            str(pl),
+            "--add-phase",
+            "Qtz:27:17",
+            "--fix",
+            str(fix),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    s = pd.read_csv(tmp_path / "o" / "summary.csv", index_col=0)
+    assert s.loc["SiO2", "Mean"] == pytest.approx(48.54, abs=5.1e-3)
+    assert s.loc["SiO2", "Max."] == pytest.approx(102.41, abs=5.1e-3)
+
+
+def test_epma_bad_input(root, tmp_path):
+    res = runner.invoke(app, ["imaging", "epma", str(tmp_path / "nope"), str(root / ".qnt")])
+    assert res.exit_code == 2 and "not a folder" in res.stderr
+    res = runner.invoke(
+        app,
+        ["imaging", "epma", str(root / ".map/1"), str(root / ".qnt"), "--add-phase", "Qtz:500:1"],
+    )
+    assert res.exit_code == 2 and "--add-phase" in res.stderr
+    res = runner.invoke(app, ["imaging", "epma", str(root / ".map/1"), str(root / ".qnt"),
+                              "--tiles", "50"])  # fmt: skip
+    assert res.exit_code == 2 and "--tiles" in res.stderr
+    assert "Traceback" not in res.output
