@@ -148,6 +148,22 @@ def test_matrix_diffusion_decouples_in_the_eigenbasis():
         np.testing.assert_allclose(sol.c[:, :, :] @ np.linalg.inv(P).T[:, k], ref.c, atol=1e-11)
 
 
+def test_explicit_components_resolve_the_n_cells_equals_m_ambiguity():
+    """Three cells, three components: without ``n_components`` c0 (3, 3) reads as a batch of three
+    one-component members; with it, as one member with three coupled components."""
+    g = Grid1D.uniform(1.0, 3)
+    c0 = np.arange(9.0).reshape(3, 3)
+    Dm = np.diag([1.0, 2.0, 3.0])
+    coupled = solve_diffusion(g, c0, Dm, [0, 0.1], n_components=3)
+    assert not coupled.single_component
+    np.testing.assert_allclose(coupled.total()[0], g.volumes @ c0, rtol=1e-14)
+    for k, d in enumerate((1.0, 2.0, 3.0)):
+        alone = solve_diffusion(g, c0[:, k], d, [0, 0.1])
+        np.testing.assert_allclose(coupled.c[:, :, k], alone.c, atol=1e-13)
+    with pytest.raises(InputError, match="components"):
+        solve_diffusion(g, c0, Dm, [0, 0.1], n_components=2)
+
+
 def test_a_batch_equals_separate_runs():
     g = Grid1D(np.sort(np.r_[0.0, np.random.default_rng(1).uniform(0, 1, 30), 1.0]), "spherical")
     c0 = np.stack([np.linspace(0, 1, g.n_cells), np.ones(g.n_cells)])

@@ -278,24 +278,33 @@ class DiffusionSolution:
         The grid the solution lives on.
     n_steps : int
         Time steps taken in all.
+    single_component : bool
+        True when ``c`` has the cells on its last axis (one component), False when the components
+        are on the last axis and the cells on the one before.
     """
 
     t: np.ndarray
     c: np.ndarray
     grid: Grid1D
     n_steps: int
+    single_component: bool = True
 
     def total(self) -> np.ndarray:
         """Volume integral of ``c`` at every output time (per member and component)."""
-        cells_axis = self.c.ndim - 1 if self._scalar else self.c.ndim - 2
+        cells_axis = self.c.ndim - 1 if self.single_component else self.c.ndim - 2
         return self.grid.integrate(self.c, axis=cells_axis)
 
-    @property
-    def _scalar(self) -> bool:
-        return self.c.shape[-1] == self.grid.n_cells
 
-
-def _layout(c0: np.ndarray, N: int) -> tuple[np.ndarray, int, int, tuple[int, ...], bool]:
+def _layout(
+    c0: np.ndarray, N: int, n_components: int | None = None
+) -> tuple[np.ndarray, int, int, tuple[int, ...], bool]:
+    if n_components is not None:  # explicit: (..., N, m), no guessing (N may equal m)
+        if c0.ndim < 2 or c0.shape[-2:] != (N, n_components):
+            raise InputError(
+                f"c0 must end with (cells, components) = ({N}, {n_components})", value=c0.shape
+            )
+        x = c0.reshape(-1, N, n_components)
+        return x, x.shape[0], n_components, c0.shape[:-2], False
     if c0.ndim >= 1 and c0.shape[-1] == N:
         batch_shape = c0.shape[:-1]
         x = c0.reshape(-1, N, 1)
@@ -337,6 +346,7 @@ def solve_diffusion(
     max_step: float | None = None,
     picard: int = 0,
     rannacher: bool = True,
+    n_components: int | None = None,
 ) -> DiffusionSolution:
     r"""Integrate :math:`\partial_t c = \nabla\cdot(\mathbf D \nabla c)` on a 1-D grid.
 
@@ -369,6 +379,10 @@ def solve_diffusion(
         Extra Picard corrections per step for a composition-dependent ``D(t, c)`` (0: lagged).
     rannacher : bool
         Crank–Nicolson only: start with two backward-Euler half steps.
+    n_components : int, optional
+        Number of coupled components m. By default the layout of ``c0`` is inferred (cells on the
+        last axis: one component; on the second-to-last: several); give it when that is ambiguous
+        (a batch of N members of an N-cell grid, or N = m).
 
     Returns
     -------
@@ -391,7 +405,7 @@ def solve_diffusion(
     c0a = np.asarray(c0, dtype=float)
     if not np.all(np.isfinite(c0a)):
         raise InputError("solve_diffusion: c0 has non-finite values")
-    x, B, m, batch_shape, scalar = _layout(c0a, grid.n_cells)
+    x, B, m, batch_shape, scalar = _layout(c0a, grid.n_cells, n_components)
     x = x.copy()
 
     def operator(t: float, c: np.ndarray) -> tuple[BlockTridiagonal, np.ndarray]:
@@ -424,7 +438,7 @@ def solve_diffusion(
         out.append(x.copy())
     c = np.stack(out)
     c = c.reshape((len(out), *batch_shape, grid.n_cells) if scalar else (len(out), *c0a.shape))
-    return DiffusionSolution(t_eval.copy(), c, grid, total_steps)
+    return DiffusionSolution(t_eval.copy(), c, grid, total_steps, scalar)
 
 
 def _theta_step(operator, x, t, dt, theta, picard):
