@@ -16,8 +16,10 @@ from numpydoc.validate import validate
 
 PACKAGES = (
     "petroinfer.composition",
+    "petroinfer.diffusion",
     "petroinfer.errors",
     "petroinfer.geochem",
+    "petroinfer.imaging",
     "petroinfer.inference",
     "petroinfer.inference.sparse",
     "petroinfer.io",
@@ -26,6 +28,7 @@ PACKAGES = (
     "petroinfer.parallel",
     "petroinfer.ptpath",
     "petroinfer.report",
+    "petroinfer.texture",
     "petroinfer.thermo",
     "petroinfer.units",
 )

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "demo_section", "laicpms_deconvolve"]
 
-app = typer.Typer(help="Element-map processing (LA-ICP-MS deconvolution).", no_args_is_help=True)
+app = typer.Typer(help="Element maps: EPMA quantification and LA-ICP-MS deconvolution.", no_args_is_help=True)
 
 
 def _response(family: str, fwhm_s: float, sigma: float):
