@@ -56,11 +56,30 @@ def _pairs() -> pd.DataFrame:
     )
 
 
+def _garnet_profile() -> pd.DataFrame:
+    x = np.linspace(0.0, 280.0, 8)
+    return pd.DataFrame(
+        {
+            "distance_um": x,
+            "XPrp": 0.08 + 2e-4 * x,
+            "XSps": 0.07 - 6e-5 * x,
+            "XGrs": 0.11 + 1e-4 * x,
+        }
+    )
+
+
 def _inclusions() -> pd.DataFrame:
     from petroinfer.ptpath import synthetic_inclusions
 
     data, _ = synthetic_inclusions(5, random_state=0)
     return data.reset_index(drop=True)
+
+
+def _zoning() -> pd.DataFrame:
+    from petroinfer.ptpath import synthetic_zoning
+
+    data, _, _ = synthetic_zoning("prograde", n_points=5, noise=0.0, random_state=0)
+    return data
 
 
 def _mixtures() -> pd.DataFrame:
@@ -97,6 +116,13 @@ def _basalts() -> pd.DataFrame:
     return out
 
 
+def _melts() -> pd.DataFrame:
+    from petroinfer.geochem import make_melting_data
+
+    data, _ = make_melting_data(4, elements=["La", "Sm", "Zr", "Yb"], random_state=0)
+    return data.reset_index()
+
+
 @dataclass
 class Spec:
     """A command with a minimal valid input: ``{input}``, ``{out}`` and ``{model}`` in ``args``."""
@@ -130,6 +156,26 @@ COMMANDS: dict[str, Spec] = {
         id="id",
         log=True,
     ),
+    "ptpath assimilate": Spec(
+        _garnet_profile,
+        [
+            "ptpath",
+            "assimilate",
+            "{input}",
+            "--n-ensemble",
+            "10",
+            "--n-nodes",
+            "3",
+            "--n-cells",
+            "10",
+            "--n-assimilations",
+            "1",
+        ],
+        "XSps",
+        "distance_um",
+        log=True,
+        lenient={"blank"},
+    ),
     "ptpath inclusions": Spec(
         _inclusions,
         ["ptpath", "inclusions", "{input}", "--n-nodes", "4"],
@@ -137,6 +183,13 @@ COMMANDS: dict[str, Spec] = {
         "radius",
         log=True,
         lenient={"blank"},
+    ),
+    "ptpath zoning": Spec(
+        _zoning,
+        ["ptpath", "zoning", "{input}", "--bt-xmg", "0.4", "--pl-xan", "0.3", "--order", "1"],
+        "Grt_XPrp",
+        "distance",
+        lenient={"blank", "negative", "huge", "zero_log"},
     ),
     "geochem endmembers": Spec(
         _mixtures,
@@ -195,6 +248,17 @@ COMMANDS: dict[str, Spec] = {
         log=True,
         lenient={"blank"},
     ),
+    "geochem melting": Spec(
+        _melts,
+        [
+            *("geochem", "melting", "{input}", "--model", "batch", "--steps", "20"),
+            *("--burn", "20", "--chains", "1"),
+        ],
+        "La",
+        "Zr",
+        id="sample",
+        log=True,
+    ),
     "kinetics fit": Spec(
         _series,
         [
@@ -208,6 +272,121 @@ COMMANDS: dict[str, Spec] = {
     "kinetics select-terms": Spec(_series, ["kinetics", "select-terms", "{input}"], "B", "time"),
 }
 
+
+def _axes() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "grain": [f"g{i}" for i in range(8)],
+            "theta": [12.0, 25.0, 31.0, 40.0, 44.0, 170.0, 8.0, 20.0],
+        }
+    )
+
+
+def _grains() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "aspect_ratio": [2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0],
+            "boudinaged": [0, 0, 1, 0, 1, 1, 0, 1],
+        }
+    )
+
+
+def _units() -> pd.DataFrame:
+    from petroinfer.geochem import make_scattered_units
+
+    return make_scattered_units(n=30, random_state=0)[0].reset_index()
+
+
+COMMANDS["geochem fcm"] = Spec(
+    _units,
+    [
+        *("geochem", "fcm", "{input}", "--x-column", "x", "--y-column", "y"),
+        *("--c", "3", "--n-init", "1"),
+    ],
+    "MgO",
+    "MgO",
+    id="sample",
+)
+COMMANDS["texture orientation"] = Spec(
+    _axes,
+    [
+        *("texture", "orientation", "{input}", "--column", "theta", "--axial"),
+        *("--models", "uniform,von_mises"),
+    ],
+    "theta",
+    "theta",
+    lenient={"negative"},  # a negative azimuth is a valid direction
+)
+COMMANDS["texture microboudin"] = Spec(
+    _grains,
+    ["texture", "microboudin", "{input}", "--no-loo"],
+    "aspect_ratio",
+    "aspect_ratio",
+)
+
+
+def _mode_profile() -> pd.DataFrame:
+    from petroinfer.kinetics import load_transport_spec, simulate_mode_profile
+
+    setup = load_transport_spec({"network": "dissolution-precipitation"})
+    return simulate_mode_profile(
+        setup.model, setup.initial_state, setup.time, 0.03, n_steps=4, random_state=0
+    )
+
+
+def _rd_field() -> pd.DataFrame:
+    import numpy as np
+
+    from petroinfer.kinetics import Reaction, ReactionNetwork, ReactionTransport, Species
+    from petroinfer.numerics import Grid1D
+
+    net = ReactionNetwork(
+        (Species("M", "solid"), Species("c", "aqueous")),
+        (Reaction("diss", {"M": -1.0, "c": 1.0}, 0.5, "M", "sphere", "affinity", "c", 0.5),),
+    )
+    g = Grid1D.uniform(1.0, 24)
+    x0 = np.column_stack([0.3 + 0.2 * np.cos(2 * np.pi * g.centres), np.full(24, 0.2)])
+    da = ReactionTransport(net, g, 0.01).simulate(x0, np.linspace(0, 2, 21), n_steps=2)
+    return da.to_dataset(dim="species").to_dataframe().reset_index()
+
+
+COMMANDS["kinetics transport-fit"] = Spec(
+    _mode_profile,
+    [
+        *("kinetics", "transport-fit", "{input}", "--network", "{spec}"),
+        *("--sweeps", "20", "--temps", "2", "--chains", "1"),
+    ],
+    "A",
+    "x",
+    lenient={"zero_log"},  # a zero mode is a valid (censored) observation
+)
+COMMANDS["kinetics identify"] = Spec(
+    _rd_field,
+    ["kinetics", "identify", "{input}", "--solids", "M", "--aqueous", "c"],
+    "M",
+    "time",
+    lenient={"zero_log"},
+)
+
+
+def _line_scan() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = [
+        {"line": ln, "time_s": round(0.1 * k, 3), "Cu63": float(rng.poisson(20))}
+        for ln in (1, 2)
+        for k in range(30)
+    ]
+    return pd.DataFrame(rows)
+
+
+COMMANDS["imaging laicpms-deconvolve"] = Spec(
+    _line_scan,
+    ["imaging", "laicpms-deconvolve", "{input}", "--fwhm-s", "0.3", "--n-lambda", "4"],
+    "Cu63",
+    "line",
+    lenient={"zero_log"},  # a zero count is a valid observation
+)
+
 #: commands without an input table: only the ``--out`` cases apply (``None``: no ``--out`` at all)
 NO_TABLE: dict[str, list[str] | None] = {
     "info": ["info"],
@@ -216,6 +395,11 @@ NO_TABLE: dict[str, list[str] | None] = {
     "datasets fetch": None,  # downloads into the pooch cache, no --out folder of results
     "datasets path": None,
     "kinetics simulate": ["kinetics", "simulate", "{spec}"],
+    "kinetics transport-simulate": ["kinetics", "transport-simulate", "{spec}"],
+    "gibbs forward": ["gibbs", "forward", "{spec}"],
+    "diffusion simulate": ["diffusion", "simulate", "{spec}"],
+    "imaging segment": ["imaging", "segment", "{maps}", "--c", "2", "--chunks", "8"],
+    "imaging epma": ["imaging", "epma", "no_such_map_dir", "no_such_qnt_dir"],
 }
 
 TABLE_CASES = [
@@ -350,8 +534,23 @@ def _args(spec_args: list[str], tmp_path: Path, inp: Path, request) -> list[str]
         "{save}": str(tmp_path / "saved" / "m.joblib"),
         "{model}": str(model),
         "{spec}": str(_yaml_spec(tmp_path)),
+        "{maps}": str(_maps_dir(tmp_path)),
     }
     return [mapping.get(a, a) for a in spec_args]
+
+
+def _maps_dir(tmp_path: Path) -> Path:
+    """Two 12 × 12 element maps (one CSV matrix per element) with two domains."""
+    folder = tmp_path / "maps"
+    if not folder.exists():
+        folder.mkdir()
+        rng = np.random.default_rng(0)
+        left = np.zeros((12, 12), dtype=bool)
+        left[:, :6] = True
+        for name, (a, b) in {"Si": (40.0, 10.0), "Mg": (5.0, 30.0)}.items():
+            grid = np.where(left, a, b) + rng.normal(0.0, 1.0, (12, 12))
+            np.savetxt(folder / f"{name}.csv", grid, delimiter=",")
+    return folder
 
 
 def _yaml_spec(tmp_path: Path) -> Path:
@@ -415,7 +614,9 @@ def test_bad_table(command, case, tmp_path, request):
     if case in ("non_numeric", "negative", "huge"):
         assert "row" in res.stderr, res.stderr
     if case == "misspelled":
-        assert re.search(r"Mg0|Zr|radius|time|Class|Grt_XGrs", res.stderr), res.stderr
+        assert re.search(r"Mg0|Zr|radius|time|Class|Grt_XGrs|theta|aspect_ratio|'x'", res.stderr), (
+            res.stderr
+        )
 
 
 def _out_commands() -> list[tuple[str, list[str]]]:

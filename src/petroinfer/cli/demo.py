@@ -25,9 +25,18 @@ DEMO_SECTIONS: list[str] = [
     "petroinfer.cli.inference:demo_section",
     "petroinfer.cli.thermobar:demo_section",
     "petroinfer.cli.ptpath:demo_section",
+    "petroinfer.cli.gibbs:demo_section",
     "petroinfer.cli.geochem:demo_section",
+    "petroinfer.cli.melting:demo_section",
+    "petroinfer.cli.fuzzy:demo_section",
+    "petroinfer.cli.segment:demo_section",
     "petroinfer.cli.discriminate:demo_section",
     "petroinfer.cli.kinetics:demo_section",
+    "petroinfer.cli.transport:demo_section",
+    "petroinfer.cli.diffusion:demo_section",
+    "petroinfer.cli.texture:demo_section",
+    "petroinfer.cli.imaging:demo_section",
+    "petroinfer.cli.imaging:epma_demo_section",
 ]
 
 
@@ -55,6 +64,8 @@ def demo(
             continue
         module_name, func_name = spec.split(":")
         key = module_name.rsplit(".", 1)[-1]
+        if func_name != "demo_section":  # several sections in one module get their own keys
+            key += "_" + func_name.removesuffix("_demo_section")
         t0 = time.perf_counter()
         try:
             func = getattr(importlib.import_module(module_name), func_name)

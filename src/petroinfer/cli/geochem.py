@@ -599,3 +599,14 @@ def demo_section(report: Report, out: Path) -> dict[str, Any]:
         "isocon_immobile": s3["immobile_selected"],
         "isocon_truth": alt.immobile,
     }
+
+
+# ``geochem melting`` (issue 20) lives in its own module; registered here.
+from petroinfer.cli import melting as _melting_cli  # noqa: E402
+
+app.command("melting")(_melting_cli.melting)
+
+# ``geochem fcm`` (issue 16) lives in its own module; registered here.
+from petroinfer.cli import fuzzy as _fuzzy_cli  # noqa: E402
+
+app.command("fcm")(_fuzzy_cli.fcm)

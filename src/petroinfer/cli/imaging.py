@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "demo_section", "laicpms_deconvolve"]
 
-app = typer.Typer(help="Element maps: EPMA quantification and LA-ICP-MS deconvolution.", no_args_is_help=True)
+app = typer.Typer(
+    help="Element maps: EPMA quantification and LA-ICP-MS deconvolution.", no_args_is_help=True
+)
 
 
 def _response(family: str, fwhm_s: float, sigma: float):
@@ -410,3 +412,9 @@ def epma_demo_section(report: Report, out: Path) -> dict:
     sec.code("petroinfer imaging epma minimal/.map/1 minimal/.qnt --out results/")
     pm = res.phase_mean()
     return {"SiO2_mean": round(float(pm.loc["Whole area", "SiO2"]), 5)}
+
+
+# spatial fuzzy c-means segmentation of element maps (issue 16); defined in cli/segment.py
+from petroinfer.cli import segment as _segment_cli  # noqa: E402
+
+app.command("segment")(_segment_cli.segment)

@@ -324,3 +324,11 @@ def demo_section(report: Report, out: Path) -> dict:
         "surface_law": s["surface_law"],
         "k": {r: round(v["mean"], 4) for r, v in s["rate_constants"].items()},
     }
+
+
+# --- reaction–transport commands (issue 15), implemented in cli/transport.py --------------------
+from petroinfer.cli import transport as _transport  # noqa: E402
+
+app.command("transport-simulate")(guard(_transport.transport_simulate))
+app.command("transport-fit")(guard(_transport.transport_fit))
+app.command("identify")(guard(_transport.identify))

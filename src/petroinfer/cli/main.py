@@ -28,9 +28,13 @@ __all__ = ["ALIASES", "GROUPS", "app", "main"]
 GROUPS: dict[str, str] = {
     "composition": "petroinfer.cli.composition:app",
     "thermo": "petroinfer.cli.thermobar:app",
+    "gibbs": "petroinfer.cli.gibbs:app",
     "ptpath": "petroinfer.cli.ptpath:app",
     "geochem": "petroinfer.cli.geochem:app",
     "kinetics": "petroinfer.cli.kinetics:app",
+    "diffusion": "petroinfer.cli.diffusion:app",
+    "texture": "petroinfer.cli.texture:app",
+    "imaging": "petroinfer.cli.imaging:app",
     "datasets": "petroinfer.cli.datasets:app",
 }
 

@@ -197,3 +197,14 @@ def demo_section(report: Report, out: Path) -> dict:
         "T_rmse_pointwise": round(comp.iloc[0, 0], 2),
         "coverage_half": round(comp.iloc[2, 2], 3),
     }
+
+
+# ``ptpath assimilate`` (issue 14): defined in cli/diffusion.py (typer-only imports at top level)
+from petroinfer.cli import diffusion as _diffusion_cli  # noqa: E402
+
+app.command("assimilate")(guard(_diffusion_cli.assimilate))
+
+# ``ptpath zoning`` (issue 13): defined in cli/gibbs.py (typer-only imports at top level)
+from petroinfer.cli import gibbs as _gibbs_cli  # noqa: E402
+
+app.command("zoning")(guard(_gibbs_cli.zoning))

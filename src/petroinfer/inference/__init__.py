@@ -39,6 +39,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from petroinfer.inference.sparse import (
         FistaResult,
+        PrimalDualResult,
+        condat_vu,
+        diff1,
+        diff1_adjoint,
         fista,
         group_l2_norms,
         group_l2_penalty,
@@ -52,6 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         prox_l1,
         prox_nonneg,
         prox_nonneg_l1,
+        richardson_lucy,
     )
 
 # public name -> module that defines it (relative to this package)
@@ -94,6 +99,11 @@ _LAZY: dict[str, str] = {
     "prox_l1": "sparse",
     "prox_nonneg": "sparse",
     "prox_nonneg_l1": "sparse",
+    "PrimalDualResult": "sparse",
+    "condat_vu": "sparse",
+    "diff1": "sparse",
+    "diff1_adjoint": "sparse",
+    "richardson_lucy": "sparse",
 }
 _SUBMODULES = frozenset({"diagnostics", "ensemble", "gmrf", "remc", "results", "smc", "sparse"})
 
@@ -110,6 +120,7 @@ __all__ = [
     "KalmanResult",
     "LinearGMRF",
     "NonlinearGMRF",
+    "PrimalDualResult",
     "REMCResult",
     "ReplicaExchange",
     "Result",
@@ -118,7 +129,10 @@ __all__ = [
     "bootstrap_filter",
     "check_convergence",
     "compare_models",
+    "condat_vu",
     "convergence_diagnostics",
+    "diff1",
+    "diff1_adjoint",
     "ffbsi_smoother",
     "fista",
     "group_l2_norms",
@@ -135,6 +149,7 @@ __all__ = [
     "prox_l1",
     "prox_nonneg",
     "prox_nonneg_l1",
+    "richardson_lucy",
     "rts_smoother",
 ]
 

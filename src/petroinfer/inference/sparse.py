@@ -19,6 +19,10 @@ nonneg_lasso, nonneg_lasso_gram, nonneg_lasso_kkt
     Non-negative weighted lasso and its optimality check.
 nnls
     Non-negative least squares (Lawson & Hanson, via scipy).
+condat_vu, PrimalDualResult, diff1, diff1_adjoint
+    Primal-dual splitting for f(x) + g(x) + h(Kx) (total variation; Condat 2013, Vu 2013).
+richardson_lucy
+    Richardson-Lucy (EM) iterations for Poisson deconvolution.
 
 Examples
 --------
@@ -44,9 +48,20 @@ from petroinfer.inference._sparse import (
     prox_nonneg,
     prox_nonneg_l1,
 )
+from petroinfer.inference._sparse_primal_dual import (
+    PrimalDualResult,
+    condat_vu,
+    diff1,
+    diff1_adjoint,
+    richardson_lucy,
+)
 
 __all__ = [
     "FistaResult",
+    "PrimalDualResult",
+    "condat_vu",
+    "diff1",
+    "diff1_adjoint",
     "fista",
     "group_l2_norms",
     "group_l2_penalty",
@@ -60,4 +75,5 @@ __all__ = [
     "prox_l1",
     "prox_nonneg",
     "prox_nonneg_l1",
+    "richardson_lucy",
 ]

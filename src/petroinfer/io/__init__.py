@@ -21,3 +21,11 @@ __all__ = [
     "load_dataset",
     "read_table",
 ]
+
+from petroinfer.io._laicpms import count_quantum, read_laicpms  # LA-ICP-MS line scans
+
+__all__ += ["count_quantum", "read_laicpms"]
+
+from petroinfer.io._jeol import JeolSpots, read_jeol_map, read_jeol_qnt  # noqa: E402  (JEOL EPMA)
+
+__all__ += ["JeolSpots", "read_jeol_map", "read_jeol_qnt"]

@@ -273,6 +273,37 @@ _LOADERS: dict[str, Callable[..., pd.DataFrame]] = {
 }
 
 
+# -- LA-ICP-MS line scans (issue 18) --------------------------------------------------------------
+_SEKRO = (
+    "https://raw.githubusercontent.com/sekro/la-icp-msi_segmentation/"
+    "7f8a7c42fafc2337582c34bcb323852981354dde/data"
+)
+REGISTRY["laicpms_sekro_c1sa1"] = DatasetInfo(
+    name="laicpms_sekro_c1sa1",
+    relpath="laicpms/LA_Data_C1SA1.csv",
+    url=f"{_SEKRO}/LA_Data_C1SA1.csv",
+    sha256="c0772c294ceffc412ec854e586c641a5d064f3156eae6a77e900dd6ea0da27c3",
+    description="LA-ICP-MS imaging line scans (Shimadzu export): 200 lines x 219 samples "
+    "(330 ms) x 4 isotopes (P31, Fe57, Zn64, Zn66), biological tissue; time column in days",
+    licence="CC-BY-4.0 (data of sekro/la-icp-msi_segmentation)",
+    citation="sekro/la-icp-msi_segmentation, data/LA_Data_C1SA1.csv (GitHub, CC-BY-4.0)",
+)
+
+
+def load_laicpms_sekro_c1sa1(*, download: bool = True) -> pd.DataFrame:
+    """The sekro LA-ICP-MS scan as a tidy table (``isotope``, ``line``, ``time`` s, ``signal``).
+
+    For the labelled cube use ``petroinfer.io.read_laicpms(fetch("laicpms_sekro_c1sa1"))``.
+    """
+    from petroinfer.io._laicpms import read_laicpms
+
+    cube = read_laicpms(fetch("laicpms_sekro_c1sa1", download=download))
+    return cube.drop_vars(["count_quantum", "line_start"]).to_dataframe().reset_index()
+
+
+_LOADERS["laicpms_sekro_c1sa1"] = load_laicpms_sekro_c1sa1
+
+
 def load_dataset(name: str, **kwargs) -> pd.DataFrame:
     """Load a registered dataset by name as a tidy DataFrame.
 
@@ -290,3 +321,106 @@ def load_dataset(name: str, **kwargs) -> pd.DataFrame:
     """
     _info(name)
     return _LOADERS[name](**kwargs)
+
+
+# -- Fisher (1993) axial orientations B2/B5 (issue 19, texture) -----------------------------------
+_PYCIRCSTAT2_FISHER = (
+    "https://raw.githubusercontent.com/circstat/pycircstat2/"
+    "2dd1477937a0555fdcb396df19d88c3a1cda79e3/pycircstat2/data/fisher"
+)
+for _name, _file, _sha, _desc in (
+    (
+        "fisher_b2",
+        "B2.csv",
+        "8c5d5252199b158bc69e796bbe2888808392a0862f2ee2325537acc89d58140d",
+        "133 long-axis orientations of feldspar laths in basalt (axial, degrees 0-180); Fisher "
+        "(1993) data set B.2, Smith (1988) set 28-6-1co",
+    ),
+    (
+        "fisher_b5",
+        "B5.csv",
+        "e7b55f181ada58ca05f8aec7d7df4c6bc8052a29ed7a99834c734d35d934332c",
+        "60 long-axis orientations of feldspar laths in basalt (axial, degrees); Fisher (1993) data "
+        "set B.5 as packaged by pycircstat2 (its metadata mentions 164 laths: the file has 60 rows)",
+    ),
+):
+    REGISTRY[_name] = DatasetInfo(
+        name=_name,
+        relpath=f"orientations/fisher_{_file}",
+        url=f"{_PYCIRCSTAT2_FISHER}/{_file}",
+        sha256=_sha,
+        description=_desc,
+        licence="MIT (pycircstat2 redistribution of Fisher 1993)",
+        citation="Fisher, N.I. (1993) Statistical analysis of circular data, Cambridge Univ. "
+        "Press, Appendix B; data via circstat/pycircstat2 (MIT)",
+    )
+
+
+def load_fisher_orientations(name: str = "fisher_b2", *, download: bool = True) -> pd.DataFrame:
+    """Fisher (1993) B2 or B5 feldspar-lath long-axis orientations (axial data, degrees).
+
+    One column ``theta`` (degrees, an axis: θ and θ + 180° are the same line), index ``lath`` from 1.
+    ``fisher_b5`` has 60 rows although its source metadata mentions 164 laths.
+    """
+    df = pd.read_csv(fetch(name, download=download), index_col=0)
+    df.columns = ["theta"]
+    df.index.name = "lath"
+    return df
+
+
+_LOADERS["fisher_b2"] = lambda **kw: load_fisher_orientations("fisher_b2", **kw)
+_LOADERS["fisher_b5"] = lambda **kw: load_fisher_orientations("fisher_b5", **kw)
+
+
+# -- QntMap minimal EPMA data set (issue 17, imaging.epma) ----------------------------------------
+# A multi-file dataset: one registry entry per file, all under ``epma_qntmap/minimal/``;
+# :func:`epma_qntmap_minimal_dir` fetches them all and returns the folder.
+_QNTMAP = "https://raw.githubusercontent.com/atusy/qntmap/master/inst/extdata/minimal"
+_QNTMAP_FILES = {
+    ".map/1/1_map.txt": "548d7d77b36fd0e409b31e9dc21343e96d605a5cb2f95b6f1dd304278f0081d8",
+    ".map/1/1.cnd": "32646dae904b7d10cd2889e93c5586eb16e707093c51a07e95caea6fd4e9237a",
+    ".map/1/2_map.txt": "7a97eb9ae1c90042e26351e8ec91a4f4a44c5ee0d0a35c381c8ec7f425710768",
+    ".map/1/2.cnd": "62a2029726987a98e4b3c9fc1467c2e928724194d4fffc094b5089b8dcd4db97",
+    ".qnt/bgm.qnt": "a033cb6361e6f5f774bf80c1abef16ea155f55610e50717b293243dbbd90b4ff",
+    ".qnt/bgp.qnt": "13f8292ad94be0ff93b6bf93818668e1b5399701dc050825f23731606275f8a2",
+    ".qnt/elem.qnt": "f0894ff60b38445bd4c9a2d85497896de4b918052b0201511b4a65117de57c32",
+    ".qnt/elint.qnt": "3d0f3039a8e6691143a8e299f7cb2a3ee9c2136332f762267941cadd2aa415e4",
+    ".qnt/mes.qnt": "ade0a6581875994c2507df49e508b720455048bca13fae9dc4faf4e103ce4288",
+    ".qnt/net.qnt": "9ec9e2825e89504429a250f0cbb40275f9f5e185a86540769f999104409d1964",
+    ".qnt/pkint.qnt": "3e3daea7608112cb3b51d16b7a9787e917d1662715cb4c20a554a3d93376b849",
+    ".qnt/stg.qnt": "fa8e03ad5ee1fc921b92c8aac824362e647083107fd18890eed9116a379714df",
+    ".qnt/wt.qnt": "91839a89c17b98491ebe06087658e26a521e7efe8316bdf5a930f5a31a629f68",
+    ".qnt/.cnd/elemw.cnd": "976355688523ca306aab708b571e5bd4e04079008094e4405a87e6c5e0501218",
+    "conditions_qnt.csv": "cc9d0bfe81b039cc40b96ec5f0f8f0b805fe3e4a4f1030c1a211cbabb85cef87",
+    "conditions_xmap.csv": "a71b2f550a232593879c873fddd770dee0dfaf040114bfcc01f2d3c6d999f4db",
+    "README.md": "5e9140909d25f90ea336ca6ad7c2717a3f34fe67cad04ac0e4cdcaa011f8eb5e",
+}
+for _rel, _sha in _QNTMAP_FILES.items():
+    REGISTRY[f"epma_qntmap_minimal/{_rel}"] = DatasetInfo(
+        name=f"epma_qntmap_minimal/{_rel}",
+        relpath=f"epma_qntmap/minimal/{_rel}",
+        url=f"{_QNTMAP}/{_rel}",
+        sha256=_sha,
+        description="QntMap minimal EPMA set (artificial, JXA-8105 format): 100x100 Si/Mg maps "
+        f"and 40 quartz/olivine spots — file {_rel}",
+        licence="MIT (qntmap; data (c) 2018 JAMSTEC)",
+        citation="Yasumoto et al. (2018) Am. Mineral. 103:1690, doi:10.2138/am-2018-6323; "
+        "atusy/qntmap inst/extdata/minimal",
+    )
+
+
+def epma_qntmap_minimal_dir(*, download: bool = True) -> Path:
+    """Folder of the QntMap minimal data set (``.map/1`` and ``.qnt`` inside), every file checked."""
+    paths = [fetch(f"epma_qntmap_minimal/{rel}", download=download) for rel in _QNTMAP_FILES]
+    return paths[-1].parent  # README.md sits at the top of the folder
+
+
+def load_epma_qntmap_minimal_spots(*, download: bool = True) -> pd.DataFrame:
+    """Spot table (id, X, Y, Z mm, phase, use, current_A) of the QntMap minimal set."""
+    from petroinfer.io._jeol import read_jeol_qnt
+
+    return read_jeol_qnt(epma_qntmap_minimal_dir(download=download) / ".qnt").spots
+
+
+for _rel in _QNTMAP_FILES:
+    _LOADERS[f"epma_qntmap_minimal/{_rel}"] = load_epma_qntmap_minimal_spots

@@ -10,6 +10,11 @@ generator (``simulate_observations``).
 from petroinfer.kinetics._reaction_em import ReactionKineticsEM
 from petroinfer.kinetics._reaction_fit import KineticsResult, ReactionKineticsInversion
 from petroinfer.kinetics._reaction_sparse import SparseReactionSelection
+from petroinfer.kinetics.identification import (
+    IdentificationResult,
+    ReactionTransportIdentification,
+    field_from_table,
+)
 from petroinfer.kinetics.reactions import (
     SURFACE_LAWS,
     Reaction,
@@ -19,17 +24,42 @@ from petroinfer.kinetics.reactions import (
     load_network,
     simulate_observations,
 )
+from petroinfer.kinetics.transport import (
+    ReactionTransport,
+    ReactionTransportInversion,
+    TransportFitResult,
+    check_mode_profile,
+    compare_transport_models,
+    layered_state,
+    load_transport_spec,
+    olivine_quartz_h2o,
+    reaction_transport_number,
+    simulate_mode_profile,
+)
 
 __all__ = [
     "SURFACE_LAWS",
+    "IdentificationResult",
     "KineticsResult",
     "Reaction",
     "ReactionKineticsEM",
     "ReactionKineticsInversion",
     "ReactionNetwork",
+    "ReactionTransport",
+    "ReactionTransportIdentification",
+    "ReactionTransportInversion",
     "SparseReactionSelection",
     "Species",
+    "TransportFitResult",
+    "check_mode_profile",
+    "compare_transport_models",
     "dissolution_precipitation",
+    "field_from_table",
+    "layered_state",
     "load_network",
+    "load_transport_spec",
+    "olivine_quartz_h2o",
+    "reaction_transport_number",
+    "simulate_mode_profile",
     "simulate_observations",
 ]

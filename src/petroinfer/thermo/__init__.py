@@ -11,6 +11,18 @@ from petroinfer.thermo.endmembers import (
     equilibrium_temperature,
     reaction_properties,
 )
+from petroinfer.thermo.gibbs import (
+    GibbsPath,
+    GibbsState,
+    GibbsSystem,
+    Phase,
+    equilibrium_composition,
+    equilibrium_conditions,
+    integrate,
+    metapelite_system,
+    rayleigh_fractionation,
+    toy_open_system,
+)
 from petroinfer.thermo.solutions import (
     ASFExcess,
     MargulesExcess,
@@ -43,6 +55,16 @@ from petroinfer.thermo.thermobarometry import (
 )
 
 __all__ = [
+    "GibbsPath",
+    "GibbsState",
+    "GibbsSystem",
+    "Phase",
+    "equilibrium_composition",
+    "equilibrium_conditions",
+    "integrate",
+    "metapelite_system",
+    "rayleigh_fractionation",
+    "toy_open_system",
     "BAROMETERS",
     "COMPOSITION_COLUMNS",
     "DS62_ENDMEMBERS",
