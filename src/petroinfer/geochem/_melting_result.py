@@ -28,6 +28,26 @@ class MeltingResult(Result):
     ``element``); ``C_obs``, ``C_pred``, ``C_pred_q05``, ``C_pred_q95`` (ppm, dims ``sample,
     element``). ``posterior`` holds the draws (``chain, draw, ...``). ``criterion`` holds the log
     evidence of every melting model tried (dim ``model``).
+
+    Parameters
+    ----------
+    estimate : xarray.Dataset
+        Posterior means and quantiles listed above.
+    posterior : xarray.Dataset or None, optional
+        Posterior draws with leading dims ``(chain, draw)``.
+    log_evidence : float or None, optional
+        Stepping-stone log evidence (nats) of the selected melting model.
+    log_evidence_se : float or None, optional
+        Monte-Carlo standard error of ``log_evidence`` (nats).
+    diagnostics : Mapping, optional
+        Convergence numbers (R-hat, ESS, acceptance and swap rates) and ``model_comparison`` (log
+        evidence of every model tried).
+    hyperparameters : Mapping, optional
+        Prior and sampler settings used, including the selected ``model``.
+    criterion : xarray.Dataset or None, optional
+        ``log_evidence`` and ``log_evidence_se`` of every melting model tried (dim ``model``).
+    metadata : Mapping, optional
+        Provenance (package version, seed, parameters, input hash).
     """
 
     def melting_degree(self) -> pd.DataFrame:

@@ -175,10 +175,20 @@ def fractional_melting(
 
     Parameters
     ----------
-    c0, D, F, P, elements
-        As in :func:`batch_melting`.
-    kind : {"aggregated", "instantaneous", "residue"}
+    c0 : str or pandas.Series
+        Source concentrations (ppm) or a reference-composition name (``"DMM"``), as in
+        :func:`batch_melting`.
+    D : str or pandas.Series
+        Bulk solid/melt partition coefficients of the source mode :math:`D_0`, or a table name
+        (``"workman_hart_2005"``).
+    F : float or array-like
+        Melt mass fraction(s) in [0, 1).
+    P : pandas.Series, optional
+        Bulk coefficients of the melting mode (non-modal melting); default modal (:math:`P = D_0`).
+    kind : {"aggregated", "instantaneous", "residue"}, default "aggregated"
         The pooled melt extracted up to ``F``, the last drop of melt at ``F``, or the residue.
+    elements : sequence of str, optional
+        Elements to compute (default: the index of ``c0`` or ``D``).
 
     Returns
     -------
@@ -218,14 +228,20 @@ def two_stage_melting(
 
     Parameters
     ----------
-    c0, F, elements
-        As in :func:`batch_melting`.
+    c0 : str or pandas.Series
+        Source concentrations (ppm) or a reference-composition name (``"DMM"``), as in
+        :func:`batch_melting`.
     D_first, D_second : str or pandas.Series
-        Bulk D of the first (e.g. garnet-field) and second (spinel-field) stage.
+        Bulk D of the first (e.g. garnet-field) and second (spinel-field) stage (Series or table
+        name).
+    F : float or array-like
+        Total melt mass fraction(s) in [0, 1).
     F_transition : float
-        Total melt fraction at which the mode and D switch.
-    kind : {"aggregated", "instantaneous", "residue"}
+        Total melt fraction at which the mode and D switch, in [0, 1).
+    kind : {"aggregated", "instantaneous", "residue"}, default "aggregated"
         As in :func:`fractional_melting`.
+    elements : sequence of str, optional
+        Elements to compute (default: the index of ``c0`` or ``D_first``).
 
     Returns
     -------
@@ -274,6 +290,35 @@ def make_melting_data(
     :math:`F_j \sim U(F_{range})`; :math:`k_j` log-normal (median, log-sd) = ``k_prior`` (``None``:
     :math:`k = 1`); log-normal noise of sd ``noise``.
 
+    Parameters
+    ----------
+    n_samples : int, default 20
+        Number of synthetic basalts (rows).
+    model : {"batch", "fractional"}, default "batch"
+        Forward model: batch melt (:func:`batch_melting`) or aggregated fractional melt
+        (:func:`fractional_melting`).
+    noise : float, default 0.05
+        Standard deviation of the multiplicative log-normal noise (natural-log units).
+    F_range : (float, float), default (0.02, 0.20)
+        Bounds of the uniform distribution of the melt fractions (0 < lower < upper < 1).
+    source : str or pandas.Series, default "DMM"
+        Reference source (name or ppm Series) around which the true source is drawn.
+    partition : str or pandas.Series, default "workman_hart_2005"
+        Bulk partition coefficients (table name or Series).
+    source_sd : float, default 0.3
+        Log-sd :math:`s` of the source perturbation (natural-log units).
+    enriched : sequence of str, default ()
+        Elements of the source multiplied by ``enrichment``; each must be in ``elements``.
+    enrichment : float, default 3.0
+        Multiplicative enrichment factor of the ``enriched`` elements.
+    k_prior : (float, float) or None, default (1.4, 0.3)
+        Median and log-sd of the log-normal enrichment factors :math:`k_j`; ``None`` gives
+        :math:`k_j = 1`.
+    elements : sequence of str, default DEFAULT_ELEMENTS
+        Elements (columns) to simulate (Th, Nb, La … Lu).
+    random_state : int, numpy.random.Generator or None, default None
+        Seed or generator.
+
     Returns
     -------
     data : pandas.DataFrame
@@ -318,7 +363,21 @@ def make_melting_data(
 class MeltingFit:
     """Least-squares melting degree of one melt: ``F``, common enrichment ``k``, rms log misfit.
 
-    ``residuals`` (Series, natural-log units, observed − model) per element.
+    Returned by :func:`fit_melting_degree`; the constructor arguments are stored as frozen
+    attributes of the same name.
+
+    Parameters
+    ----------
+    F : float
+        Best-fitting melt mass fraction.
+    k : float
+        Common enrichment factor (fractional crystallisation); 1 when not fitted.
+    rms : float
+        Root-mean-square log residual (natural-log units).
+    residuals : pandas.Series
+        Log residuals (natural-log units, observed − model) indexed by ``element``.
+    model : str
+        Melting model fitted (``"batch"``, ``"fractional"`` or ``"two_stage"``).
     """
 
     F: float
@@ -362,6 +421,11 @@ def fit_melting_degree(
         Fit the common enrichment factor ``k``.
     F_bounds : (float, float)
         Search interval of F (lower < upper, both in (0, 1)).
+    partition_second : pandas.Series, optional
+        Bulk D of the second stage (spinel field); required when ``model="two_stage"``.
+    F_transition : float, optional
+        Total melt fraction at which the two-stage model switches from ``partition`` to
+        ``partition_second``; used (and needed) only when ``model="two_stage"``.
 
     Returns
     -------

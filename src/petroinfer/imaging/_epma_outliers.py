@@ -21,6 +21,21 @@ def garwood_interval(value, offset, level: float = 0.95) -> tuple[np.ndarray, np
     :math:`L = \Gamma^{-1}(a/2;\,k)/offset`, :math:`H = \Gamma^{-1}(1-a/2;\,k+1)/offset`,
     :math:`a = 1 - level` (L = 0 for k = 0).
 
+    Parameters
+    ----------
+    value : float or array-like
+        Observed rate(s) (counts per unit of ``offset``, e.g. cps).
+    offset : float or array-like
+        Exposure (e.g. counting time, s) by which ``value`` is multiplied to give counts;
+        broadcast against ``value``.
+    level : float, default 0.95
+        Confidence level of the two-sided interval.
+
+    Returns
+    -------
+    lo, hi : numpy.ndarray
+        Lower and upper bounds of the interval, in the units of ``value``.
+
     Examples
     --------
     >>> lo, hi = garwood_interval(10.0, 1.0)

@@ -143,6 +143,24 @@ def initial_centres(
     ``mode="qntmap"``: median over the phase's spots of ``pk · dwell[s] · I_map[µA]`` (what QntMap
     computes in practice, notes §A.4); ``mode="map_median"``: median of the map counts at the spot
     pixels (QntMap's documented intent).
+
+    Parameters
+    ----------
+    xmap : DataArray
+        (element, y, x) map counts with attrs ``dwell_s`` (dwell time, s) and ``current_A`` (probe
+        current, A), from :func:`petroinfer.io.read_jeol_map`.
+    qnt : JeolSpots
+        Spots from :func:`petroinfer.io.read_jeol_qnt`; only spots with ``use`` are taken.
+    pixels : DataFrame
+        Spot pixels from :func:`spot_pixels` (``ix``, ``iy``, ``inside``); spots outside the map
+        are skipped.
+    mode : {"qntmap", "map_median"}, default "qntmap"
+        How the centres are computed (see above).
+
+    Returns
+    -------
+    DataFrame
+        Index phase, columns the elements present in both the map and the spots (map counts).
     """
     elements = [e for e in xmap["element"].values if e in qnt.pk.columns]
     use = qnt.spots["use"] & pixels["inside"]
@@ -166,6 +184,12 @@ def fit_alpha_gamma(qnt) -> pd.DataFrame:
     with :math:`\hat\sigma^2 = RSS/(n-1)`; :math:`\hat\gamma_{ij}` = mean background at the peak,
     :math:`\mathrm{Var}\,\hat\gamma = s^2/n`. Where the per-phase fit is undefined (all net = 0, e.g.
     Mg in quartz) α and its variance come from the fit over all spots (γ stays per phase).
+
+    Parameters
+    ----------
+    qnt : JeolSpots
+        Spots from :func:`petroinfer.io.read_jeol_qnt` (``net``, ``wt``, background and the
+        ``phase``/``use`` columns of ``spots``); only spots with ``use`` are fitted.
 
     Returns
     -------
@@ -225,6 +249,26 @@ def fit_beta(
 
     With ``tiles = (maps_x, maps_y)`` β is fitted per stage tile of maps_x × maps_y pixels (QntMap's
     guide-net mosaics); a tile without usable spots takes the element-wide β.
+
+    Parameters
+    ----------
+    xmap : DataArray
+        (element, y, x) dead-time-corrected map counts with attrs ``dwell_s`` (s) and
+        ``current_A`` (A).
+    qnt : JeolSpots
+        Spots from :func:`petroinfer.io.read_jeol_qnt`; only spots with ``use`` are fitted.
+    pixels : DataFrame
+        Spot pixels from :func:`spot_pixels` (``ix``, ``iy``, ``inside``); spots outside the map
+        are skipped.
+    membership : DataArray
+        (phase, y, x) memberships, e.g. from the Poisson LDA of :func:`quantify_epma`.
+    fine_th : float, default 0.9
+        A spot counts only if its pixel's largest membership exceeds this and belongs to the
+        spot's phase.
+    outliers : bool, default True
+        Give zero weight to the spots flagged by :func:`spot_outliers`.
+    tiles : (int, int), optional
+        Tile size ``(maps_x, maps_y)`` in pixels for a per-tile β; default one β per element.
 
     Returns
     -------
@@ -341,6 +385,9 @@ def quantify_map(
 
     the last term being the Poisson noise of the map count (Var I = I).
 
+    ``counts`` and ``membership`` may be dask-backed (``.chunk(...)``): the result is then lazy and
+    computed chunk by chunk (``.compute()`` or ``to_netcdf``), so maps larger than memory work.
+
     Parameters
     ----------
     counts : DataArray
@@ -357,9 +404,6 @@ def quantify_map(
     beta_map : Dataset, optional
         Per-pixel ``beta`` and ``beta_var`` (element, y, x), e.g. from a tiled β fit; replaces the
         ``beta``/``beta_var`` columns of ``params``.
-
-    ``counts`` and ``membership`` may be dask-backed (``.chunk(...)``): the result is then lazy and
-    computed chunk by chunk (``.compute()`` or ``to_netcdf``), so maps larger than memory work.
 
     Returns
     -------
@@ -427,7 +471,9 @@ def quantify_map(
 class EPMAQuantification:
     """Result of :func:`quantify_epma`.
 
-    Attributes
+    The constructor arguments are stored as frozen attributes of the same name.
+
+    Parameters
     ----------
     wt : Dataset
         wt% maps per oxide, ``Total`` and ``*_se`` standard errors (dims y, x).
@@ -443,7 +489,10 @@ class EPMAQuantification:
         Spot pixels (``ix``, ``iy``, ``inside``).
     lda : PoissonLDA
         The fitted classifier (``alpha_``, ``rates_``).
-    metadata : dict
+    metadata : dict, optional
+        Run information: ``n_spots_used``, ``n_spots_inside``, ``fine_th``, ``centres``,
+        ``dead_time_ns``, ``outliers`` (ids of spots rejected from the β fit) and ``beta_tiles``
+        (per-tile β table or ``None``); default empty.
     """
 
     wt: xr.Dataset

@@ -287,7 +287,10 @@ def read_jeol_map(path: str | Path, *, conditions: str | Path | None = None) -> 
 class JeolSpots:
     """Spot analyses of a JEOL ``.qnt`` folder.
 
-    Attributes
+    Returned by :func:`read_jeol_qnt`; the constructor arguments are stored as frozen attributes of
+    the same name.
+
+    Parameters
     ----------
     spots : DataFrame
         Index ``id``; columns ``X``, ``Y``, ``Z`` (stage, mm), ``phase`` (from the ``stg.qnt``

@@ -438,7 +438,9 @@ class GibbsSystem:
 class GibbsPath:
     """Result of :func:`integrate`: one row per profile point.
 
-    Attributes
+    The constructor arguments are stored as attributes of the same name.
+
+    Parameters
     ----------
     table : pandas.DataFrame
         ``T_K``, ``T_C``, ``P_bar``, ``P_kbar``, every composition variable, phase amounts
@@ -790,13 +792,22 @@ def equilibrium_conditions(
 
     Parameters
     ----------
-    system, state, phase, matrix
-        As for :func:`equilibrium_composition`.
+    system : GibbsSystem
+        Open-mode system, as for :func:`equilibrium_composition`.
+    state : GibbsState
+        Supplies the compositions of the other (matrix) phases.
     x : array_like
-        Active compositions of ``phase``, shape (n, k).
-    T0, P0 : float
-        Starting T (K) and P (bar).
-    max_iter : int
+        Active compositions of ``phase`` (dependent fraction first), shape (n, k); a single
+        composition of shape (k,) is treated as n = 1.
+    phase : str, default "grt"
+        The phase whose compositions are given.
+    matrix : mapping of str to array_like, optional
+        Per-point active compositions of other phases, shape (n, k_α) (override ``state``).
+    T0 : float, default 873.15
+        Starting temperature (K) of the Gauss–Newton iteration.
+    P0 : float, default 6000.0
+        Starting pressure (bar).
+    max_iter : int, default 60
         Newton iteration limit.
 
     Returns
