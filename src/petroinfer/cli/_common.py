@@ -388,3 +388,19 @@ def emit(summary: Mapping[str, Any], *, json_out: bool, out: Path | None, title:
         run["pending"].append(show)
     else:
         show()
+
+
+def read_yaml_spec(spec: Path) -> dict[str, Any]:
+    """A specification file (``SPEC.yaml``) as a mapping; a missing, unreadable or non-mapping file
+    is bad input (the guard turns it into exit 2 with one line naming the file)."""
+    import yaml
+
+    if not spec.is_file():
+        raise FileNotFoundError(2, "No such file", str(spec))
+    try:
+        raw = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {spec} as YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{spec} must contain a YAML mapping")
+    return raw

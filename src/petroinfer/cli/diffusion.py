@@ -21,6 +21,7 @@ from petroinfer.cli._common import (
     emit,
     guard,
     read_input,
+    read_yaml_spec,
     write_csv,
 )
 
@@ -32,22 +33,6 @@ __all__ = ["app", "assimilate", "demo_section", "simulate"]
 app = typer.Typer(help="Garnet growth and multicomponent diffusion.", no_args_is_help=True)
 
 SpecArg = Annotated[Path, typer.Argument(help="YAML specification (history, garnet, rim ...).")]
-
-
-def _read_spec(spec: Path) -> dict:
-    import yaml
-
-    from petroinfer.errors import InputError
-
-    if not spec.is_file():
-        raise FileNotFoundError(2, "No such file", str(spec))
-    try:
-        raw = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {spec} as YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"{spec} must contain a YAML mapping")
-    return raw
 
 
 def _numbers(spec: dict, key: str, where: str, n: int | None = None) -> list[float]:
@@ -107,7 +92,7 @@ def simulate(
     )
     from petroinfer.errors import DataQualityWarning, InputError
 
-    raw = _read_spec(spec)
+    raw = read_yaml_spec(spec)
     where = str(spec.name)
     hist = raw.get("history")
     if not isinstance(hist, dict):
@@ -224,7 +209,7 @@ def assimilate(
     from petroinfer.errors import DataQualityWarning
     from petroinfer.ptpath import DiffusionAssimilation
 
-    raw = _read_spec(spec) if spec is not None else {}
+    raw = read_yaml_spec(spec) if spec is not None else {}
     kw = _assimilation_kwargs(raw, spec.name if spec else "spec")
     for key, val in (
         ("n_ensemble", n_ensemble),

@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, read_input, write_csv
+from petroinfer.cli._common import (
+    JsonOpt,
+    OutOpt,
+    SeedOpt,
+    emit,
+    guard,
+    read_input,
+    read_yaml_spec,
+    write_csv,
+)
 
 if TYPE_CHECKING:
     from petroinfer.report import Report
@@ -21,22 +30,6 @@ __all__ = ["app", "demo_section", "forward", "zoning"]
 app = typer.Typer(help="The Gibbs method (differential thermodynamics).", no_args_is_help=True)
 
 _KINDS = ("prograde", "clockwise", "fractionating", "hydration")
-
-
-def _read_spec(spec: Path) -> dict[str, Any]:
-    import yaml
-
-    from petroinfer.errors import InputError
-
-    if not spec.is_file():
-        raise FileNotFoundError(2, "No such file", str(spec))
-    try:
-        raw = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {spec} as YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"{spec}: the specification must be a YAML mapping")
-    return raw
 
 
 def _hydration(spec: dict[str, Any]):
@@ -83,7 +76,7 @@ def forward(
     from petroinfer.errors import InputError
     from petroinfer.ptpath import synthetic_zoning
 
-    raw = _read_spec(spec)
+    raw = read_yaml_spec(spec)
     kind = str(raw.get("kind", "prograde"))
     if kind not in _KINDS:
         raise InputError(f"{spec}: kind must be one of {', '.join(_KINDS)}, got {kind!r}")

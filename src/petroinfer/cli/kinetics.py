@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from petroinfer.cli._common import JsonOpt, OutOpt, SeedOpt, emit, guard, read_input, write_csv
+from petroinfer.cli._common import (
+    JsonOpt,
+    OutOpt,
+    SeedOpt,
+    emit,
+    guard,
+    read_input,
+    read_yaml_spec,
+    write_csv,
+)
 from petroinfer.errors import InputError
 
 if TYPE_CHECKING:
@@ -182,19 +191,11 @@ def simulate(
 ) -> None:
     """Forward-simulate a network: noisy observations, true hidden states and the ODE solution."""
     import numpy as np
-    import yaml
 
     from petroinfer.kinetics import load_network, simulate_observations
     from petroinfer.report import Report
 
-    if not spec.is_file():
-        raise FileNotFoundError(2, "No such file", str(spec))
-    try:
-        raw = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {spec} as YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(raw, dict):
-        raise InputError(f"{spec} must contain a YAML mapping")
+    raw = read_yaml_spec(spec)
     net = load_network(raw.get("network", raw))
     sim = dict(raw.get("simulation", {}) or {})
     n = int(n_obs if n_obs is not None else sim.get("n_obs", 150))
