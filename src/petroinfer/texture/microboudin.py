@@ -27,6 +27,7 @@ from petroinfer._base import Interval, InverseProblem, Options
 from petroinfer._rng import RandomState, as_generator
 from petroinfer.errors import InputError, ModelError
 from petroinfer.inference.results import Result
+from petroinfer.texture import _criteria as _ic
 from petroinfer.texture._boudin_model import MicroboudinModel
 
 __all__ = [
@@ -316,18 +317,17 @@ class MicroboudinFit:
     @property
     def aic(self) -> float:
         """AIC = −2ℓ̂ + 2k."""
-        return -2 * self.log_likelihood + 2 * self.k
+        return _ic.aic(self.log_likelihood, self.k)
 
     @property
     def aicc(self) -> float:
         """AICc = AIC + 2k(k+1)/(N − k − 1), N the number of grains."""
-        d = self.n_grains - self.k - 1
-        return self.aic + (2 * self.k * (self.k + 1) / d if d > 0 else math.inf)
+        return _ic.aicc(self.log_likelihood, self.k, self.n_grains)
 
     @property
     def bic(self) -> float:
         """BIC = −2ℓ̂ + k log N."""
-        return -2 * self.log_likelihood + self.k * math.log(self.n_grains)
+        return _ic.bic(self.log_likelihood, self.k, self.n_grains)
 
     @property
     def critical_aspect_ratio(self) -> float:

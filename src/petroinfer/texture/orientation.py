@@ -29,6 +29,7 @@ from petroinfer._base import Interval, InverseProblem, Options
 from petroinfer._rng import RandomState, as_generator
 from petroinfer.errors import InputError, ModelError
 from petroinfer.inference.results import Result
+from petroinfer.texture import _criteria as _ic
 from petroinfer.texture._circular import TWO_PI, CircularDistribution, UniformCircular
 from petroinfer.texture._fitting import (
     MODEL_NAMES,
@@ -190,18 +191,17 @@ class CircularFit:
     @property
     def aic(self) -> float:
         """AIC = −2ℓ̂ + 2k."""
-        return -2 * self.log_likelihood + 2 * self.k
+        return _ic.aic(self.log_likelihood, self.k)
 
     @property
     def aicc(self) -> float:
         """AICc = AIC + 2k(k + 1)/(n − k − 1) (Hurvich & Tsai 1989); inf when n ≤ k + 1."""
-        d = self.n - self.k - 1
-        return self.aic + (2 * self.k * (self.k + 1) / d if d > 0 else math.inf)
+        return _ic.aicc(self.log_likelihood, self.k, self.n)
 
     @property
     def bic(self) -> float:
         """BIC = −2ℓ̂ + k log n."""
-        return -2 * self.log_likelihood + self.k * math.log(self.n)
+        return _ic.bic(self.log_likelihood, self.k, self.n)
 
     def location(self, name: str = "xi", unit: str = "deg") -> float:
         """A location parameter on the data's own scale (the mean axis for axial data).
