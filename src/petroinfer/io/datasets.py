@@ -37,8 +37,10 @@ __all__ = [
     "load_ueki2018_basalts",
 ]
 
+# Pinned to a commit (not a branch) so a later change upstream cannot break the checksums.
 _WORKSHOP = (
-    "https://raw.githubusercontent.com/morganjwilliams/202411-sgtsg-pyrolite-workshop/main/data"
+    "https://raw.githubusercontent.com/morganjwilliams/202411-sgtsg-pyrolite-workshop/"
+    "2ae4b33114ab1362ecc183ea4db8e76181310c3b/data"
 )
 
 
