@@ -476,7 +476,9 @@ class LinearGMRF(_GMRFModel):
         opts = dict(bounds=bounds, start=start, tol=tol, max_evaluations=max_evaluations,
                     callback=callback, scan=scan, profile=profile)  # fmt: skip
         theta, search = self._search(
-            lambda th, stage: self._solve(th, ls, correct=stage != "scan")[3], self._heuristic(ls), opts
+            lambda th, stage: self._solve(th, ls, correct=stage != "scan")[3],
+            self._heuristic(ls),
+            opts,
         )
         if search is None:
             return _fixed_search(self, theta, float(self._solve(theta, ls)[3]))
@@ -502,7 +504,9 @@ class LinearGMRF(_GMRFModel):
         self._check()
         ls = self._system(y)
         theta, search = self._search(
-            lambda th, stage: self._solve(th, ls, correct=stage != "scan")[3], self._heuristic(ls), {}
+            lambda th, stage: self._solve(th, ls, correct=stage != "scan")[3],
+            self._heuristic(ls),
+            {},
         )
         x, fac, fitted, logz, accuracy = self._solve(theta, ls)
         warn_mean_accuracy(accuracy, stacklevel=2)
