@@ -21,8 +21,8 @@ __all__ = [
 ]
 
 CELSIUS_OFFSET = 273.15
-#: Molar gas constant R in J mol⁻¹ K⁻¹ (CODATA 2018, exact).
-GAS_CONSTANT = 8.314462618
+#: Molar gas constant R = N_A k_B in J mol⁻¹ K⁻¹ (CODATA 2018, exact; equal to ``scipy.constants.R``).
+GAS_CONSTANT = 8.31446261815324
 
 
 def celsius_to_kelvin(t_c: ArrayLike) -> np.ndarray:

@@ -56,7 +56,10 @@ def test_assimilate_writes_history_and_json(tmp_path):
     inp = tmp_path / "profile.csv"
     prof.to_csv(inp, index=False)
     spec = tmp_path / "a.yaml"
-    spec.write_text("growth_Myr: [0, 4]\nend_Myr: 10\nradius_um: 300\nn_cells: 12\n")
+    spec.write_text(
+        "growth_Myr: [0, 4]\nend_Myr: 10\nradius_um: 300\nn_cells: 12\nsmoothness: fixed\n"
+        "parameterisation: [nodes, exponential_cooling]\npeak_hold: false\n"
+    )
     out = tmp_path / "out"
     res = runner.invoke(
         app,
@@ -91,6 +94,7 @@ def test_assimilate_writes_history_and_json(tmp_path):
     assert (out / "profiles_fit.csv").exists() and (out / "report.html").exists()
     summary = json.loads(res.stdout)
     assert "time_above_600C_Myr" in summary["durations"]
+    assert set(summary["log_evidence_by_candidate"]) == {"nodes_4", "exponential_cooling_nohold"}
     spec.write_text("growth_Myr: [0, 4]\nbogus: 1\n")
     res = runner.invoke(app, ["ptpath", "assimilate", str(inp), "--spec", str(spec)])
     assert res.exit_code == 2 and "unknown keys" in res.stderr

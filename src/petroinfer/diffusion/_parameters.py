@@ -5,7 +5,11 @@ Every set is stored in SI units (D0 in m² s⁻¹, Q in J mol⁻¹, ΔV in m³ m
 .. math:: D^*_i(T, P) = D_{0,i} \exp\!\left[-\frac{Q_i + (P - P_0)\,\Delta V_i}{R T}\right],
 
 with P in Pa, :math:`P_0` = 1 bar for Chakraborty & Ganguly (1992) (their reference) and 0 for
-the others, and R the CODATA gas constant (:data:`petroinfer.units.GAS_CONSTANT`).
+the others, and R the exact SI gas constant :math:`N_A k_B` = 8.31446261815324 J mol⁻¹ K⁻¹
+(``petroinfer.units.GAS_CONSTANT``, equal to ``scipy.constants.R``; the value GeoParams.jl/Unitful
+use, so the DiffusionGarnet.jl test vectors are reproduced to 1e-14). The 10-digit rounding
+8.314462618 would, at the activation energies of garnet (Q/RT ≈ 36), alone shift D by 7e-10
+relative. A year is the Julian year (365.25 d), as in Unitful.
 
 Sources (transcribed from the primary tables as quoted in ``science/pt_paths.md`` §3.2):
 
@@ -15,9 +19,11 @@ Sources (transcribed from the primary tables as quoted in ``science/pt_paths.md`
 * ``"C06"`` — Carlson (2006, Am. Mineral. 91:1–11), natural garnets, 500–1500 °C; the
   unit-cell (:math:`a_X`) and oxygen-fugacity factors are set to 1 (graphite buffer, the reference
   cell edge) — a simplification, stated in the docs page.
-* ``"CA15"`` — Chu & Ague (2015, Contrib. Mineral. Petrol. 170:25): Mg and Ca. Their Fe and Mn
-  parameters are not transcribed in the project's notes, so the set borrows Fe and Mn from Carlson
-  (2006) (flagged in :attr:`DiffusivityParameters.notes`); no uncertainties are stored for it.
+* ``"CA15"`` — Chu & Ague (2015, Contrib. Mineral. Petrol. 170:25), their Bayesian (MCMC)
+  regression of the experimental data of ten studies: log10 D0, Q, ΔV of Fe, Mg, Mn and Ca with
+  their published 1σ (as tabulated in GeoParams.jl ``Data/Garnet/Elements/*.jl``, "checked values"
+  of 2025-08-06); the unit-cell (:math:`a_X`) and fO2 factors are set to 1 as for C06. The σ of
+  log10 D0 is converted to natural log (× ln 10).
 
 Uncertainty (used to marginalise the kinetics in the inversions) is a standard-normal vector
 :math:`z` per element and parameter, entering as
@@ -28,8 +34,9 @@ Uncertainty (used to marginalise the kinetics in the inversions) is a standard-n
 
 For CG92, whose D0 uncertainty is not published, :math:`T_{pivot}` is the middle of the
 experimental range so that a change of Q rotates the Arrhenius line about the data rather than
-about 1/T = 0 (a reconstruction [R]); for Carlson (2006) the published σ(ln D0) and σ(Q) are used
-independently (1/T_pivot = 0), which is conservative because their covariance is not available.
+about 1/T = 0 (a reconstruction [R]); for Carlson (2006) and Chu & Ague (2015) the published
+σ(ln D0) and σ(Q) are used independently (1/T_pivot = 0), which is conservative because their
+covariance is not available.
 """
 
 from __future__ import annotations
@@ -41,7 +48,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from petroinfer.errors import DataQualityWarning, InputError, ModelError
-from petroinfer.units import GAS_CONSTANT, celsius_to_kelvin, kelvin_to_celsius
+from petroinfer.units import GAS_CONSTANT as _R
+from petroinfer.units import celsius_to_kelvin, kelvin_to_celsius
 
 __all__ = [
     "COMPONENTS",
@@ -172,21 +180,18 @@ def _c06() -> DiffusivityParameters:
 
 
 def _ca15() -> DiffusivityParameters:
-    c06 = _c06()
     ln10 = np.log(10.0)
     return DiffusivityParameters(
         name="CA15",
-        citation="Chu & Ague (2015), Contrib. Mineral. Petrol. 170:25 (Mg, Ca); Fe, Mn from Carlson 2006",
-        ln_D0=np.array([-8.28 * ln10, c06.ln_D0[1], c06.ln_D0[2], -6.36 * ln10]),
-        Q=np.array([258.0e3, c06.Q[1], c06.Q[2], 299.3e3]),
-        dV=np.array([0.72e-5, c06.dV[1], c06.dV[2], 1.77e-5]),  # 1 J/bar = 1e-5 m³/mol
-        sigma_ln_D0=np.zeros(4),
-        sigma_Q=np.zeros(4),
-        sigma_dV=np.zeros(4),
-        notes=(
-            "Fe and Mn of Chu & Ague (2015) not transcribed: Carlson (2006) values used; "
-            "uncertainties not stored"
-        ),
+        citation="Chu & Ague (2015), Contrib. Mineral. Petrol. 170:25 (aX and fO2 factors set to 1)",
+        ln_D0=np.array([-8.28, -7.98, -9.86, -6.36]) * ln10,  # log10 D0 (m²/s): Mg, Fe, Mn, Ca
+        Q=np.array([258.0, 250.8, 212.9, 299.3]) * 1e3,
+        dV=np.array([0.72, 1.40, 0.95, 1.77]) * 1e-5,  # 1 J/bar = 1e-5 m³/mol
+        sigma_ln_D0=np.array([0.70, 0.71, 0.70, 0.92]) * ln10,
+        sigma_Q=np.array([7.4, 9.13, 13.4, 18.4]) * 1e3,
+        sigma_dV=np.array([0.09, 0.13, 0.13, 0.14]) * 1e-5,
+        calibration_C=(500.0, 1500.0),
+        notes="unit-cell (aX) and fO2 factors set to 1; sigma of log10 D0 converted to ln",
     )
 
 
@@ -281,7 +286,7 @@ def tracer_diffusivities(
     if warn:
         check_calibration(T, p)
     T, P = np.broadcast_arrays(T, P)
-    RT = GAS_CONSTANT * T[..., None]
+    RT = _R * T[..., None]
     P_pa = P[..., None] * 1e5 - p.P0
     ln_d0, Q, dV = p.ln_D0, p.Q, p.dV
     if z is not None:
@@ -292,7 +297,7 @@ def tracer_diffusivities(
         dq = zz[..., 1] * p.sigma_Q
         Q = Q + dq
         dV = dV + zz[..., 2] * p.sigma_dV
-        pivot = 0.0 if not np.isfinite(p.T_pivot) else 1.0 / (GAS_CONSTANT * p.T_pivot)
+        pivot = 0.0 if not np.isfinite(p.T_pivot) else 1.0 / (_R * p.T_pivot)
         ln_d0 = ln_d0 + dq * pivot
     D = np.exp(ln_d0 - (Q + P_pa * dV) / RT)
     if p.ca_from_fe > 0:

@@ -17,6 +17,7 @@ from petroinfer.ptpath._result import PTPathResult
 from petroinfer.ptpath.assimilation import (
     AssimilationResult,
     DiffusionAssimilation,
+    ExponentialCooling,
     LinearCooling,
     NodePath,
     clockwise_loop,
@@ -31,6 +32,7 @@ from petroinfer.ptpath.zoning import ZonedGarnetPTPath, synthetic_zoning
 __all__ = [
     "AssimilationResult",
     "DiffusionAssimilation",
+    "ExponentialCooling",
     "InclusionPTPath",
     "LinearCooling",
     "NodePath",

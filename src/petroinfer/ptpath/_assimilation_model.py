@@ -8,9 +8,17 @@ Every prior is Gaussian in θ, which is what the ensemble smoother assumes.
 
 * :class:`NodePath` — T and P at K fixed node times under a first-order random-walk (GMRF) prior:
   :math:`T_1 \sim N(\mu_1, \sigma_1^2)`, :math:`T_{k+1} - T_k \sim N(0, \sigma_{step}^2 \Delta t_k)`
-  (``science/pt_paths.md`` §3.3); same for P.
-* :class:`LinearCooling` — prograde segment to a peak at the end of growth, a peak hold
+  (``science/pt_paths.md`` §3.3); same for P. The smoothness :math:`\sigma_{step}` is either fixed
+  or, by default, **hierarchical**: :math:`\ln\sigma_{step} \sim N(\ln\sigma_{ref}, s^2)` is a
+  parameter learned from the data, written non-centred
+  (:math:`T_k = T_1 + \sigma_{step}\sum_{j<k}\sqrt{\Delta t_j}\,w_j`, :math:`w_j \sim N(0, 1)`;
+  Papaspiliopoulos, Roberts & Sköld 2007) so that the prior on θ stays Gaussian.
+* :class:`LinearCooling` — prograde segment to a peak at the end of growth, an optional peak hold
   (fraction of the remaining time, logit-normal), then linear cooling at a log-normal rate.
+* :class:`ExponentialCooling` — the same with Newtonian cooling after the hold,
+  :math:`T(t) = T_\infty + (T_{peak} - T_\infty)\,e^{-(t - t_c)/\tau}` (``gibbs_diffusion.md``
+  §D.6), log-normal τ, Gaussian :math:`T_\infty`; represented by 16 piecewise-linear segments
+  (their chord error is below 0.4 % of the drop for τ ≥ the cooling interval/4).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from petroinfer.units import celsius_to_kelvin
 
 __all__ = [
     "NUMERICS",
+    "ExponentialCooling",
     "LinearCooling",
     "NodePath",
     "ProfileData",
@@ -114,7 +123,7 @@ class _Base:
 
 @dataclass
 class NodePath(_Base):
-    """T and P at fixed node times (Myr) under first-order random-walk priors.
+    r"""T and P at fixed node times (Myr) under first-order random-walk priors.
 
     Parameters
     ----------
@@ -129,9 +138,15 @@ class NodePath(_Base):
     T0_C, T0_sd : float
         Prior mean and SD of the first-node T, °C and K.
     T_step_sd : float
-        Random-walk SD of T per √Myr, K Myr⁻¹ᐟ².
+        Random-walk SD of T per √Myr, K Myr⁻¹ᐟ² (the reference value of the hierarchical prior).
     P0_kbar, P0_sd, P_step_sd : float
         The same for P (kbar, kbar, kbar Myr⁻¹ᐟ²).
+    smoothness : {"hierarchical", "fixed"}
+        ``"hierarchical"``: :math:`\ln\sigma_{T,step}` and :math:`\ln\sigma_{P,step}` are
+        parameters with priors N(ln T_step_sd, smoothness_log_sd²) (and the same for P), inferred
+        with the history; ``"fixed"``: the step SDs are used as given.
+    smoothness_log_sd : float
+        Prior SD of the log step SDs (hierarchical only).
     name : str
         Label of the candidate (e.g. ``"nodes_6"``).
     """
@@ -143,51 +158,92 @@ class NodePath(_Base):
     P0_kbar: float = 6.0
     P0_sd: float = 1.5
     P_step_sd: float = 1.0
+    smoothness: str = "hierarchical"
+    smoothness_log_sd: float = 0.75
     name: str = "nodes"
 
     def __post_init__(self) -> None:
         t = np.asarray(self.times_Myr, dtype=float)
         if t.ndim != 1 or t.size < 2 or np.any(np.diff(t) <= 0):
             raise ModelError("NodePath: times_Myr must be >= 2 strictly increasing node times")
+        if self.smoothness not in ("hierarchical", "fixed"):
+            raise ModelError(
+                f"NodePath: smoothness must be 'hierarchical' or 'fixed'; got {self.smoothness!r}"
+            )
+        if not (self.T_step_sd > 0 and self.P_step_sd > 0 and self.smoothness_log_sd > 0):
+            raise ModelError("NodePath: T_step_sd, P_step_sd and smoothness_log_sd must be > 0")
         self.times_Myr = t
 
     @property
+    def hierarchical(self) -> bool:
+        return self.smoothness == "hierarchical"
+
+    @property
     def n_main(self) -> int:
-        return 2 * self.times_Myr.size
+        return 2 * self.times_Myr.size + (2 if self.hierarchical else 0)
 
     def prior(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Parameter names, prior mean and covariance."""
         t = self.times_Myr
         K = t.size
+        T0 = float(celsius_to_kelvin(self.T0_C))
+        en, em, es = self._extras()
+        if self.hierarchical:
+            names = (
+                ["T_0"] + [f"wT_{k}" for k in range(1, K)]
+                + ["P_0"] + [f"wP_{k}" for k in range(1, K)]
+                + ["ln_T_step_sd", "ln_P_step_sd"]
+            )  # fmt: skip
+            mean = np.r_[T0, np.zeros(K - 1), self.P0_kbar, np.zeros(K - 1),
+                         np.log(self.T_step_sd), np.log(self.P_step_sd)]  # fmt: skip
+            sd = np.r_[self.T0_sd, np.ones(K - 1), self.P0_sd, np.ones(K - 1),
+                       self.smoothness_log_sd, self.smoothness_log_sd]  # fmt: skip
+            return names + en, np.r_[mean, em], np.diag(np.square(np.r_[sd, es]))
         # random walk: x = x1 + cumulative sum of increments → covariance L diag(v) Lᵀ
         Lw = np.tril(np.ones((K, K)))
         cov_T = Lw @ np.diag(np.r_[self.T0_sd**2, self.T_step_sd**2 * np.diff(t)]) @ Lw.T
         cov_P = Lw @ np.diag(np.r_[self.P0_sd**2, self.P_step_sd**2 * np.diff(t)]) @ Lw.T
         names = [f"T_{k}" for k in range(K)] + [f"P_{k}" for k in range(K)]
-        mean = np.r_[np.full(K, float(celsius_to_kelvin(self.T0_C))), np.full(K, self.P0_kbar)]
-        en, em, es = self._extras()
+        mean = np.r_[np.full(K, T0), np.full(K, self.P0_kbar)]
         cov = np.zeros((2 * K + len(en),) * 2)
         cov[:K, :K] = cov_T
         cov[K : 2 * K, K : 2 * K] = cov_P
         cov[2 * K :, 2 * K :] = np.diag(np.square(es))
         return names + en, np.r_[mean, em], cov
 
+    def node_values(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """T (B, K) in K and P (B, K) in kbar at the nodes (before clipping)."""
+        K = self.times_Myr.size
+        if not self.hierarchical:
+            return theta[:, :K], theta[:, K : 2 * K]
+        sq = np.sqrt(np.diff(self.times_Myr))
+        sT = np.exp(theta[:, 2 * K])[:, None]
+        sP = np.exp(theta[:, 2 * K + 1])[:, None]
+        cum = lambda w: np.concatenate([np.zeros((w.shape[0], 1)), np.cumsum(w * sq, 1)], 1)  # noqa: E731
+        T = theta[:, :1] + sT * cum(theta[:, 1:K])
+        P = theta[:, K : K + 1] + sP * cum(theta[:, K + 1 : 2 * K])
+        return T, P
+
     def histories(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Node times (B, K) in Myr, T (B, K) in K and P (B, K) in bar."""
         K = self.times_Myr.size
         B = theta.shape[0]
-        T = np.maximum(theta[:, :K], 300.0)
-        P = np.maximum(theta[:, K : 2 * K], 0.05) * 1e3
-        return np.broadcast_to(self.times_Myr, (B, K)), T, P
+        T, P = self.node_values(theta)
+        return (
+            np.broadcast_to(self.times_Myr, (B, K)),
+            np.maximum(T, 300.0),
+            np.maximum(P, 0.05) * 1e3,
+        )
 
 
 @dataclass
 class LinearCooling(_Base):
-    """Prograde to a peak at the end of growth, peak hold, then linear cooling.
+    """Prograde to a peak at the end of growth, an optional peak hold, then linear cooling.
 
-    θ = (T_start, P_start, T_peak, P_peak, u_hold, ln rate, P_end): the hold lasts
-    ``expit(u_hold)`` of the time between the end of growth and ``end_Myr``; T falls at
-    ``exp(ln rate)`` K Myr⁻¹ after it; P falls linearly to P_end at ``end_Myr``.
+    θ = (T_start, P_start, T_peak, P_peak, [u_hold], ln rate, P_end): the hold lasts
+    ``expit(u_hold)`` of the time between the end of growth and ``end_Myr`` (1–99 %); T falls at
+    ``exp(ln rate)`` K Myr⁻¹ after it; P falls linearly to P_end at ``end_Myr``. Without
+    ``peak_hold`` cooling starts at the end of growth and u_hold is not a parameter.
 
     Parameters
     ----------
@@ -205,6 +261,8 @@ class LinearCooling(_Base):
         Prior means of P at start, peak and end (kbar) and their SD (kbar).
     rate_K_per_Myr, rate_log_sd : float
         Prior median cooling rate (K/Myr) and its log-SD.
+    peak_hold : bool
+        Include the peak-hold duration.
     name : str
         Label of the candidate.
     """
@@ -220,33 +278,123 @@ class LinearCooling(_Base):
     P_sd: float = 1.5
     rate_K_per_Myr: float = 20.0
     rate_log_sd: float = 0.7
+    peak_hold: bool = True
     name: str = "linear_cooling"
+
+    def _law(self) -> tuple[list[str], list[float], list[float]]:
+        """Names, prior means and SDs of the cooling-law parameters after P_peak."""
+        return ["ln_rate"], [np.log(self.rate_K_per_Myr)], [self.rate_log_sd]
+
+    def _head(self) -> tuple[list[str], list[float], list[float]]:
+        names = ["T_start", "P_start", "T_peak", "P_peak"] + (["u_hold"] if self.peak_hold else [])
+        mean = [float(celsius_to_kelvin(self.T_start_C)), self.P_start_kbar,
+                float(celsius_to_kelvin(self.T_peak_C)), self.P_peak_kbar]  # fmt: skip
+        sd = [self.T_sd, self.P_sd, self.T_sd, self.P_sd]
+        if self.peak_hold:
+            mean.append(0.0)
+            sd.append(1.5)
+        ln, lm, ls = self._law()
+        return names + ln + ["P_end"], mean + lm + [self.P_end_kbar], sd + ls + [self.P_sd]
 
     @property
     def n_main(self) -> int:
-        return 7
+        return len(self._head()[0])
 
     def prior(self) -> tuple[list[str], np.ndarray, np.ndarray]:
-        names = ["T_start", "P_start", "T_peak", "P_peak", "u_hold", "ln_rate", "P_end"]
-        mean = [
-            float(celsius_to_kelvin(self.T_start_C)), self.P_start_kbar,
-            float(celsius_to_kelvin(self.T_peak_C)), self.P_peak_kbar,
-            0.0, np.log(self.rate_K_per_Myr), self.P_end_kbar,
-        ]  # fmt: skip
-        sd = [self.T_sd, self.P_sd, self.T_sd, self.P_sd, 1.5, self.rate_log_sd, self.P_sd]
+        names, mean, sd = self._head()
         en, em, es = self._extras()
         return names + en, np.r_[mean, em], np.diag(np.square(np.r_[sd, es]))
+
+    def _hold(self, theta: np.ndarray) -> np.ndarray:
+        tg, te = float(self.growth_end_Myr), float(self.end_Myr)
+        if not self.peak_hold:
+            return np.zeros(theta.shape[0])
+        return (te - tg) * 0.98 / (1 + np.exp(-theta[:, 4])) + 0.01 * (te - tg)
+
+    def _cooling(self, theta, Tpk, tc):
+        """Times (B, n) after the hold and T there (B, n); law parameters start at index j."""
+        j = 5 if self.peak_hold else 4
+        te = float(self.end_Myr)
+        Tend = Tpk - np.exp(theta[:, j]) * (te - tc)
+        return np.full((theta.shape[0], 1), te), Tend[:, None]
 
     def histories(self, theta: np.ndarray):
         B = theta.shape[0]
         tg, te = float(self.growth_end_Myr), float(self.end_Myr)
-        hold = (te - tg) * 0.98 / (1 + np.exp(-theta[:, 4])) + 0.01 * (te - tg)
-        t = np.stack([np.zeros(B), np.full(B, tg), tg + hold, np.full(B, te)], axis=1)
+        tc = tg + self._hold(theta)
         Tpk = theta[:, 2]
-        Tend = np.maximum(Tpk - np.exp(theta[:, 5]) * (te - tg - hold), 300.0)
-        T = np.stack([theta[:, 0], Tpk, Tpk, Tend], axis=1)
-        P = np.stack([theta[:, 1], theta[:, 3], theta[:, 3], theta[:, 6]], axis=1)
+        tcool, Tcool = self._cooling(theta, Tpk, tc)
+        P_end = theta[:, self.n_main - 1]
+        frac = (tcool - tc[:, None]) / np.maximum(te - tc, 1e-12)[:, None]
+        Pcool = theta[:, 3:4] + (P_end - theta[:, 3])[:, None] * frac
+        t = np.concatenate([np.zeros((B, 1)), np.full((B, 1), tg), tc[:, None], tcool], axis=1)
+        T = np.concatenate([theta[:, :1], Tpk[:, None], Tpk[:, None], Tcool], axis=1)
+        P = np.concatenate([theta[:, 1:2], theta[:, 3:4], theta[:, 3:4], Pcool], axis=1)
+        if not self.peak_hold:  # drop the zero-length hold segment
+            t, T, P = (np.delete(a, 2, axis=1) for a in (t, T, P))
         return t, np.maximum(T, 300.0), np.maximum(P, 0.05) * 1e3
+
+
+@dataclass
+class ExponentialCooling(LinearCooling):
+    r"""Prograde to a peak, optional hold, then Newtonian cooling towards T_inf.
+
+    After the hold :math:`T(t) = T_\infty + (T_{peak} - T_\infty) e^{-(t - t_c)/\tau}`
+    (``science/gibbs_diffusion.md`` §D.6, "exponential"), θ gains ``ln_tau`` (τ in Myr,
+    log-normal) and ``T_inf`` (K, Gaussian) in place of ``ln_rate``. The curve is represented by
+    ``n_segments`` equal piecewise-linear segments.
+
+    Parameters
+    ----------
+    parameters : str or DiffusivityParameters
+        Diffusivity set whose kinetic uncertainty is marginalised.
+    duration_sd : float
+        Prior SD of the log duration scale.
+    marginalise_kinetics : bool
+        Add the standard-normal kinetic perturbations to θ.
+    growth_end_Myr, end_Myr : float
+        End of growth (= time of the peak) and end of the history, Myr.
+    T_start_C, T_peak_C, T_sd : float
+        Prior means of the start and peak T (°C) and their SD (K).
+    P_start_kbar, P_peak_kbar, P_end_kbar, P_sd : float
+        Prior means of P at start, peak and end (kbar) and their SD (kbar).
+    rate_K_per_Myr, rate_log_sd : float
+        Inherited from :class:`LinearCooling`; not used by this law.
+    peak_hold : bool
+        Include the peak-hold duration.
+    name : str
+        Label of the candidate.
+    tau_Myr, tau_log_sd : float
+        Prior median cooling time scale (Myr) and its log-SD.
+    T_inf_C, T_inf_sd : float
+        Prior mean (°C) and SD (K) of the asymptotic temperature.
+    n_segments : int
+        Linear segments of the cooling curve.
+    """
+
+    tau_Myr: float = 5.0
+    tau_log_sd: float = 0.7
+    T_inf_C: float = 300.0
+    T_inf_sd: float = 100.0
+    n_segments: int = 16
+    name: str = "exponential_cooling"
+
+    def _law(self) -> tuple[list[str], list[float], list[float]]:
+        return (
+            ["ln_tau", "T_inf"],
+            [np.log(self.tau_Myr), float(celsius_to_kelvin(self.T_inf_C))],
+            [self.tau_log_sd, self.T_inf_sd],
+        )
+
+    def _cooling(self, theta, Tpk, tc):
+        j = 5 if self.peak_hold else 4
+        te = float(self.end_Myr)
+        u = np.linspace(0.0, 1.0, int(self.n_segments) + 1)[1:]
+        times = tc[:, None] + (te - tc)[:, None] * u
+        tau = np.exp(theta[:, j])[:, None]
+        Tinf = theta[:, j + 1][:, None]
+        T = Tinf + (Tpk[:, None] - Tinf) * np.exp(-(times - tc[:, None]) / tau)
+        return times, T
 
 
 @dataclass(frozen=True)

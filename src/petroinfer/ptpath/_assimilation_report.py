@@ -124,11 +124,20 @@ def summarise_ensemble(
         ident["corr_peakT_time_above"] = _corr(peak, rows[first_thr])
     if np.std(lnscale) > 0:
         ident["corr_peakT_ln_duration"] = _corr(peak, lnscale)
-        c = np.cov(np.vstack([peak, lnscale]))
-        cond = c[0, 0] - c[0, 1] ** 2 / (c[1, 1] + geochron_sd**2)
-        ident["peak_T_sd_K"] = float(np.sqrt(c[0, 0]))
-        ident["peak_T_sd_with_geochronology_K"] = float(np.sqrt(max(cond, 0.0)))
+        ident["peak_T_sd_K"] = float(np.std(peak, ddof=1))
+        ident["peak_T_sd_with_geochronology_K"] = _conditional_sd(peak, lnscale, geochron_sd)
         ident["geochronology_log_sd"] = float(geochron_sd)
+        # what an independent duration (geochronology, log-SD g) would buy: Gaussian conditioning
+        # of the ensemble, Var(x | s) = Var x − Cov(x, s)² / (Var s + g²)
+        gain = {"peak_T_sd_K": peak}
+        if first_thr:
+            gain[first_thr.replace("_Myr", "_sd_Myr")] = rows[first_thr]
+        gain["zeta_Fe_rel_sd"] = zeta[:, 1] / np.mean(zeta[:, 1])
+        ident["geochronology_gain"] = pd.DataFrame(
+            {k: [_conditional_sd(v, lnscale, g) for g in (np.inf, 0.2, 0.1, 0.05, 0.02)]
+             for k, v in gain.items()},
+            index=pd.Index([np.inf, 0.2, 0.1, 0.05, 0.02], name="duration_log_sd"),
+        )  # fmt: skip
     p = forward.param
     from petroinfer.diffusion import diffusivity_parameters
 
@@ -151,6 +160,15 @@ def summarise_ensemble(
         "estimate": est, "posterior": post, "durations": durations, "identifiability": ident,
         "profiles_fit": fit, "zeta": zeta, "peak": peak,
     }  # fmt: skip
+
+
+def _conditional_sd(x, s, g: float) -> float:
+    """SD of x after observing s with Gaussian error g (Gaussian conditioning on the ensemble;
+    g = inf returns the unconditional SD)."""
+    c = np.cov(np.vstack([np.asarray(x, float), np.asarray(s, float)]))
+    if not np.isfinite(g):
+        return float(np.sqrt(c[0, 0]))
+    return float(np.sqrt(max(c[0, 0] - c[0, 1] ** 2 / (c[1, 1] + g**2), 0.0)))
 
 
 def _corr(a, b) -> float:
