@@ -41,7 +41,9 @@ __all__ = [
 ]
 
 # -- EPMA map quantification (issue 17) --
+from petroinfer.imaging._epma_classify import classify_map
 from petroinfer.imaging._epma_lda import PoissonLDA, power_transform_alpha
+from petroinfer.imaging._epma_mixed import phase_fractions, unmix_counts
 from petroinfer.imaging._epma_outliers import garwood_interval, spot_outliers
 from petroinfer.imaging.epma import (
     EPMAQuantification,
@@ -57,14 +59,17 @@ from petroinfer.imaging.epma import (
 __all__ += [
     "EPMAQuantification",
     "PoissonLDA",
+    "classify_map",
     "dead_time_correction",
     "fit_alpha_gamma",
     "fit_beta",
     "garwood_interval",
     "initial_centres",
+    "phase_fractions",
     "power_transform_alpha",
     "quantify_epma",
     "quantify_map",
     "spot_outliers",
     "spot_pixels",
+    "unmix_counts",
 ]

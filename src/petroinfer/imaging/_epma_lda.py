@@ -15,14 +15,41 @@ from petroinfer.errors import InputError, ModelError, format_value
 __all__ = ["PoissonLDA", "power_transform_alpha"]
 
 
-def _chi2_stat(z: np.ndarray) -> float:
-    r = z.sum(axis=1)
-    c = z.sum(axis=0)
-    tot = r.sum()
-    zhat = np.outer(r, c) / tot
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = (z - zhat) ** 2 / zhat
-    return float(np.nansum(np.where(zhat > 0, terms, 0.0)))
+def alpha_grid(n_grid: int = 50) -> np.ndarray:
+    r"""The power-transform grid :math:`\alpha_j = 0.01 + 0.99 (j-1)/(n_\mathrm{grid}-1)`."""
+    return 0.01 + 0.99 * np.arange(n_grid) / (n_grid - 1)
+
+
+def _alpha_stats(x: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Sufficient statistics of :math:`G(X^\alpha)` for a block of rows ``x`` (n, p).
+
+    Returns ``C`` (G, p) column sums :math:`z_{\cdot j}` and ``S`` (G, p)
+    :math:`\sum_i z_{ij}^2 / z_{i\cdot}` (rows with :math:`z_{i\cdot} = 0` dropped), one row per
+    α of ``grid``. Both are sums over rows, so blocks of a map add up (chunked maps).
+    """
+    C = np.empty((len(grid), x.shape[1]))
+    S = np.empty_like(C)
+    for g, a in enumerate(grid):
+        z = x**a
+        r = z.sum(axis=1)
+        C[g] = z.sum(axis=0)
+        inv = np.divide(1.0, r, out=np.zeros_like(r), where=r > 0)
+        S[g] = (z * z * inv[:, None]).sum(axis=0)
+    return C, S
+
+
+def _alpha_from_stats(C: np.ndarray, S: np.ndarray, n: int, grid: np.ndarray) -> float:
+    r"""α* from the block sums of :func:`_alpha_stats`.
+
+    With :math:`\hat z_{ij} = z_{i\cdot} z_{\cdot j}/T`, :math:`T = z_{\cdot\cdot}` and the terms
+    with :math:`\hat z = 0` dropped, :math:`G = \sum z^2/\hat z - 2T + T =
+    T\,(\sum_j S_j / z_{\cdot j} - 1)`.
+    """
+    p = C.shape[1]
+    T = C.sum(axis=1)
+    ratio = np.divide(S, C, out=np.zeros_like(S), where=C > 0).sum(axis=1)
+    G = T * (ratio - 1.0)
+    return float(grid[int(np.argmin(np.abs(G - (n - 1) * (p - 1))))])
 
 
 def power_transform_alpha(x: np.ndarray, n_grid: int = 50) -> float:
@@ -31,7 +58,9 @@ def power_transform_alpha(x: np.ndarray, n_grid: int = 50) -> float:
     :math:`\alpha^* = \arg\min_{\alpha} |G(X^\alpha) - (n-1)(p-1)|` over the grid
     :math:`\alpha_j = 0.01 + 0.99 (j-1)/(n_\mathrm{grid}-1)`, with Pearson's statistic
     :math:`G(Z) = \sum_{ij} (z_{ij} - \hat z_{ij})^2/\hat z_{ij}`,
-    :math:`\hat z_{ij} = z_{i\cdot} z_{\cdot j}/z_{\cdot\cdot}` (terms with :math:`\hat z = 0` dropped).
+    :math:`\hat z_{ij} = z_{i\cdot} z_{\cdot j}/z_{\cdot\cdot}` (terms with :math:`\hat z = 0` dropped),
+    evaluated as :math:`G = T(\sum_j S_j/z_{\cdot j} - 1)` with :math:`S_j = \sum_i z_{ij}^2/z_{i\cdot}`
+    — sums over rows only, so a chunked map gives the same α* (see :func:`classify_map`).
 
     Parameters
     ----------
@@ -53,11 +82,17 @@ def power_transform_alpha(x: np.ndarray, n_grid: int = 50) -> float:
     True
     """
     x = np.asarray(x, dtype=float)
-    n, p = x.shape
-    grid = 0.01 + 0.99 * np.arange(n_grid) / (n_grid - 1)
-    target = (n - 1) * (p - 1)
-    dev = [abs(_chi2_stat(x**a) - target) for a in grid]
-    return float(grid[int(np.argmin(dev))])
+    grid = alpha_grid(n_grid)
+    C, S = _alpha_stats(x, grid)
+    return _alpha_from_stats(C, S, x.shape[0], grid)
+
+
+def _class_sums(x: np.ndarray, labels: np.ndarray, k: int, alpha: float):
+    """Per-class sums of z = x^α (k, p), of the row sums (k,) and class sizes (k,)."""
+    z = x**alpha
+    r = z.sum(axis=1)
+    a = np.stack([np.bincount(labels, weights=z[:, j], minlength=k) for j in range(z.shape[1])], 1)
+    return a, np.bincount(labels, weights=r, minlength=k), np.bincount(labels, minlength=k)
 
 
 class PoissonLDA(ClassifierMixin, BaseEstimator):
@@ -133,25 +168,31 @@ class PoissonLDA(ClassifierMixin, BaseEstimator):
         if len(y) != len(X):
             raise InputError(f"X has {len(X)} rows but y has {len(y)} labels")
         self.classes_, yi = np.unique(y, return_inverse=True)
-        self.alpha_ = power_transform_alpha(X) if self.transform else 1.0
-        z = X**self.alpha_
-        self.col_totals_ = z.sum(axis=0)
+        alpha = power_transform_alpha(X) if self.transform else 1.0
+        a, r, _ = _class_sums(X, yi, len(self.classes_), alpha)
+        return self._fit_sums(a, r, alpha, X.shape[1])
+
+    def _fit_sums(self, class_z: np.ndarray, class_r: np.ndarray, alpha: float, p: int):
+        r"""Set the fitted state from per-class sums (chunked maps add these up block by block).
+
+        ``class_z`` (K, p): :math:`\sum_{i\in C_k} z_{ij}`; ``class_r`` (K,):
+        :math:`\sum_{i\in C_k} z_{i\cdot}`. Then :math:`z_{\cdot j} = \sum_k` ``class_z``,
+        :math:`\sum_{i\in C_k} N_{ij} = z_{\cdot j}\,` ``class_r[k]`` :math:`/T`.
+        """
+        if self.beta <= 0 or self.rho < 0:
+            raise ModelError(f"beta must be > 0 and rho ≥ 0, got {self.beta}, {self.rho}")
+        self.alpha_ = float(alpha)
+        self.col_totals_ = class_z.sum(axis=0)
         self.total_ = float(self.col_totals_.sum())
         if self.total_ <= 0:
             raise InputError("all counts are zero: nothing to classify")
-        null = np.outer(z.sum(axis=1) / self.total_, self.col_totals_)
-        k = len(self.classes_)
-        a = np.zeros((k, z.shape[1]))
-        b = np.zeros_like(a)
-        np.add.at(a, yi, z)
-        np.add.at(b, yi, null)
-        a += self.beta
-        b += self.beta
+        a = class_z + self.beta
+        b = np.outer(class_r / self.total_, self.col_totals_) + self.beta
         d = a / b
         if self.rho > 0:
             d = 1 + np.sign(d - 1) * np.maximum(np.abs(d - 1) - self.rho / np.sqrt(b), 0)
         self.rates_ = d
-        self.n_features_in_ = X.shape[1]
+        self.n_features_in_ = p
         return self
 
     def decision_function(self, X) -> np.ndarray:

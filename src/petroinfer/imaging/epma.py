@@ -10,21 +10,22 @@ Raw X-ray count maps become wt% maps with the spot analyses as internal standard
 5. wt = Σ_j u_j α_ij (β_i I − γ_ij), clipped at 0, with delta-method standard errors.
 
 The implementation follows the description in the project notes (imaging_texture.md §A), written
-from the equations, not from QntMap's R code. Not implemented: β stage tiles, the β outlier
-rejection (Poisson/negative-binomial prediction intervals) and dask-backed maps.
+from the equations, not from QntMap's R code. Beyond QntMap: mixed pixels (sub-pixel phase fractions
+by constrained unmixing, ``mixed_pixels=True``) and maps larger than memory (a dask-backed map is
+classified and quantified chunk by chunk, :func:`petroinfer.imaging.classify_map`).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from petroinfer.errors import InputError, ModelError, format_value
-from petroinfer.imaging._epma_lda import PoissonLDA
+from petroinfer.imaging._epma_classify import classify_map, is_lazy
+from petroinfer.imaging._epma_mixed import phase_fractions
 from petroinfer.imaging._epma_outliers import spot_outliers
+from petroinfer.imaging._epma_result import EPMAQuantification
 
 __all__ = [
     "EPMAQuantification",
@@ -86,12 +87,22 @@ def dead_time_correction(counts: xr.DataArray, dead_time_ns: float) -> xr.DataAr
 
 
 def spot_pixels(
-    xmap: xr.DataArray, spots: pd.DataFrame, *, transpose: bool = False
+    xmap: xr.DataArray,
+    spots: pd.DataFrame,
+    *,
+    transpose: bool = False,
+    flip_x: bool | None = None,
 ) -> pd.DataFrame:
     r"""Map pixel of every spot (QntMap's convention: stage X selects the map-file row).
 
     :math:`i_x = \mathrm{round}((X - x_0)\,1000/s_x)`, :math:`i_y = \mathrm{round}((Y-y_0)\,1000/s_y)`
     (0-based; QntMap adds 1). ``transpose=True`` swaps the roles of X and Y (the other convention).
+    ``flip_x=True`` has stage X *decrease* along the pixel x axis,
+    :math:`i_x = \mathrm{round}((x_0 - X)\,1000/s_x)` — the JXA-8230 branch of QntMap
+    (``tidy_epma``: x_px·(−1), notes §A.2). QntMap's literal form, −(round((X − x₀)·1000/s_x) + 1),
+    gives indices ≤ 0 for every spot at or beyond the map start (so that branch cannot have
+    worked); here the flip is applied to the offset from the start, which keeps the start pixel
+    at index 0. This is a reconstruction: no JXA-8230 export was available to confirm it.
 
     Parameters
     ----------
@@ -100,6 +111,9 @@ def spot_pixels(
     spots : DataFrame
         Columns ``X``, ``Y`` (mm).
     transpose : bool, default False
+    flip_x : bool, optional
+        Default ``xmap.attrs["stage_x_flipped"]`` (set by :func:`petroinfer.io.read_jeol_map`
+        for JXA-8230 condition files), else False.
 
     Returns
     -------
@@ -115,7 +129,9 @@ def spot_pixels(
     X, Y = spots["X"].to_numpy(float), spots["Y"].to_numpy(float)
     if transpose:
         X, Y = Y - y0 + x0, X - x0 + y0
-    ix = np.rint((X - x0) * 1000 / sx).astype(int)
+    if flip_x is None:
+        flip_x = bool(xmap.attrs.get("stage_x_flipped", False))
+    ix = np.rint((x0 - X if flip_x else X - x0) * 1000 / sx).astype(int)
     iy = np.rint((Y - y0) * 1000 / sy).astype(int)
     inside = (ix >= 0) & (ix < xmap.sizes["x"]) & (iy >= 0) & (iy < xmap.sizes["y"])
     if not inside.any():
@@ -133,6 +149,15 @@ def spot_pixels(
 
 def _current_uA(xmap: xr.DataArray) -> float:
     return float(xmap.attrs["current_A"]) * 1e6
+
+
+def _at_pixels(da: xr.DataArray, iy, ix) -> np.ndarray:
+    """Values at pixels (iy, ix) → numpy (other dims..., spot); dask maps load only those chunks."""
+    sel = da.isel(
+        y=xr.DataArray(np.asarray(iy, int), dims="spot"),
+        x=xr.DataArray(np.asarray(ix, int), dims="spot"),
+    )
+    return np.asarray(sel.transpose(..., "spot").values)
 
 
 def initial_centres(
@@ -169,7 +194,7 @@ def initial_centres(
         vals = qnt.pk.loc[use, elements] * float(xmap.attrs["dwell_s"]) * _current_uA(xmap)
     elif mode == "map_median":
         p = pixels.loc[use]
-        arr = xmap.sel(element=elements).values[:, p["iy"], p["ix"]].T
+        arr = _at_pixels(xmap.sel(element=elements), p["iy"], p["ix"]).T
         vals = pd.DataFrame(arr, index=p.index, columns=elements)
     else:
         raise ModelError(f"mode must be 'qntmap' or 'map_median', got {mode!r}")
@@ -195,7 +220,8 @@ def fit_alpha_gamma(qnt) -> pd.DataFrame:
     -------
     DataFrame
         MultiIndex (element, phase); columns ``alpha`` (wt% per cps/µA), ``alpha_var``, ``gamma``
-        (cps/µA), ``gamma_var``, ``n``.
+        (cps/µA), ``gamma_var``, ``n`` and ``gamma_se_qntmap`` = s/(n − 1), the quantity QntMap
+        uses as the standard error of γ (notes §A.9; for ``se="qntmap_compat"``).
     """
     use = qnt.spots["use"].to_numpy(bool)
     phases = qnt.spots["phase"].to_numpy()[use]
@@ -223,11 +249,11 @@ def fit_alpha_gamma(qnt) -> pd.DataFrame:
             if not np.isfinite(a):
                 a, v = a_all, v_all
             g = bg[m, k]
-            gv = float(np.var(g, ddof=1)) / m.sum() if m.sum() > 1 else 0.0
-            rows.append((el, ph, a, v, float(g.mean()), gv, int(m.sum())))
-    return pd.DataFrame(
-        rows, columns=["element", "phase", "alpha", "alpha_var", "gamma", "gamma_var", "n"]
-    ).set_index(["element", "phase"])
+            n = int(m.sum())
+            sd = float(np.std(g, ddof=1)) if n > 1 else 0.0
+            rows.append((el, ph, a, v, float(g.mean()), sd**2 / n, n, sd / max(n - 1, 1)))
+    cols = ["element", "phase", "alpha", "alpha_var", "gamma", "gamma_var", "n", "gamma_se_qntmap"]
+    return pd.DataFrame(rows, columns=cols).set_index(["element", "phase"])
 
 
 def fit_beta(
@@ -274,22 +300,24 @@ def fit_beta(
     -------
     DataFrame
         Index element (with ``tiles``: element, tile_x, tile_y, plus a ``fallback`` column);
-        columns ``beta``, ``beta_var``, ``n`` (spots with non-zero weight);
+        columns ``beta``, ``beta_var``, ``n`` (spots with non-zero weight) and, without tiles,
+        ``beta_se_qntmap`` = Var(c)/(t·I_µA), QntMap's "standard error" of β (notes §A.9);
         ``attrs["outliers"]`` lists the ids of the spots rejected as outliers.
     """
     scale = float(xmap.attrs["dwell_s"]) * _current_uA(xmap)
     ok = qnt.spots["use"] & pixels["inside"]
     p = pixels.loc[ok]
-    u = membership.values[:, p["iy"], p["ix"]]  # (phase, spot)
+    u = _at_pixels(membership, p["iy"], p["ix"])  # (phase, spot); lazy maps: only these pixels
     phases = list(membership["phase"].values)
     hard = np.asarray(phases)[np.argmax(u, axis=0)]
     umax = u.max(axis=0)
     w = umax * (hard == qnt.spots.loc[ok, "phase"].to_numpy()) * (umax > fine_th)
     elements = [e for e in xmap["element"].values if e in qnt.pk.columns]
     flagged: list = []
+    at_spots = _at_pixels(xmap.sel(element=elements), p["iy"], p["ix"])  # (element, spot)
     if outliers:
         mapint = pd.DataFrame(
-            xmap.sel(element=elements).values[:, p["iy"], p["ix"]].T / scale,
+            at_spots.T / scale,
             index=p.index,
             columns=elements,
         )
@@ -309,7 +337,7 @@ def fit_beta(
         )
 
     def wls(el, m):
-        mapint = xmap.sel(element=el).values[p["iy"], p["ix"]][m] / scale
+        mapint = at_spots[elements.index(el)][m] / scale
         pk, ww = qnt.pk.loc[ok, el].to_numpy()[m], w[m]
         sxx = float(np.sum(ww * mapint**2))
         c = float(np.sum(ww * mapint * pk)) / sxx
@@ -320,6 +348,7 @@ def fit_beta(
     everything = np.ones(len(w), dtype=bool)
     rows = [(el, *wls(el, everything)) for el in elements]
     out = pd.DataFrame(rows, columns=["element", "beta", "beta_var", "n"]).set_index("element")
+    out["beta_se_qntmap"] = out["beta_var"] * scale  # QntMap's b_se = Var(c)/k (notes §A.9)
     if tiles is not None:
         mx, my = (int(t) for t in tiles)
         if mx < 1 or my < 1:
@@ -367,7 +396,7 @@ def quantify_map(
     params: pd.DataFrame,
     *,
     oxides: dict[str, str] | None = None,
-    se: bool = True,
+    se: bool | str | None = True,
     beta_map: xr.Dataset | None = None,
 ) -> xr.Dataset:
     r"""wt% maps from counts, memberships and (α, β, γ) per (element, phase).
@@ -385,6 +414,17 @@ def quantify_map(
 
     the last term being the Poisson noise of the map count (Var I = I).
 
+    ``se="qntmap_compat"`` reproduces QntMap 1.0.2 (``find_XAG``, ``find_AB``, ``quantify``; notes
+    §A.9): :math:`SE_{XAG} = \sqrt{\sum_j (u_j s_{ag,j})^2}`,
+    :math:`s_{ag} = \sqrt{(\alpha s_\gamma)^2 + (\gamma s_\alpha)^2}`,
+    :math:`SE_{XAB} = \sqrt{\sum_j (u_j s_{ab,j})^2}`,
+    :math:`s_{ab} = \sqrt{(\alpha s_\beta)^2 + (\beta s_\alpha)^2}`,
+    :math:`SE = \sqrt{(SE_{XAB} I)^2 + SE_{XAG}^2}`, :math:`SE_{Total} = \sqrt{\sum_i SE_i^2}` —
+    with QntMap's inputs, which are not standard errors: :math:`s_\alpha = \mathrm{Var}\,\hat\alpha`
+    (column ``alpha_var``), :math:`s_\beta = \mathrm{Var}(c)/k` (``beta_se_qntmap``) and
+    :math:`s_\gamma = s/(n-1)` (``gamma_se_qntmap``); no map Poisson noise. For comparison with
+    QntMap output only; use the delta method otherwise.
+
     ``counts`` and ``membership`` may be dask-backed (``.chunk(...)``): the result is then lazy and
     computed chunk by chunk (``.compute()`` or ``to_netcdf``), so maps larger than memory work.
 
@@ -399,8 +439,9 @@ def quantify_map(
         ``alpha_var``, ``beta_var``, ``gamma_var`` (missing variances count as 0).
     oxides : dict, optional
         element → output name (``{"Si": "SiO2"}``); default the element names.
-    se : bool, default True
-        Also return ``<name>_se`` maps.
+    se : {"delta", "qntmap_compat"} or bool or None, default True
+        Also return ``<name>_se`` maps: ``True``/``"delta"`` the delta method, ``"qntmap_compat"``
+        QntMap's formula (see Notes), ``False``/``None`` none.
     beta_map : Dataset, optional
         Per-pixel ``beta`` and ``beta_var`` (element, y, x), e.g. from a tiled β fit; replaces the
         ``beta``/``beta_var`` columns of ``params``.
@@ -412,6 +453,10 @@ def quantify_map(
         ``se``, standard errors.
     """
     oxides = oxides or {}
+    mode = "delta" if se is True else (None if se is False or se is None else se)
+    if mode not in ("delta", "qntmap_compat", None):
+        raise ModelError(f"se must be 'delta', 'qntmap_compat', True, False or None, got {se!r}")
+    se = mode is not None
     phases = list(membership["phase"].values)
     u = membership.data  # numpy or dask: dask stays lazy (maps larger than memory)
     out = {}
@@ -443,13 +488,26 @@ def quantify_map(
             )
             if beta_map is not None:
                 vb = vb_map
-            var = (
-                np.sum(
-                    u**2 * ((b * intensity - g) ** 2 * va + a**2 * intensity**2 * vb + a**2 * vg),
-                    axis=0,
+            if mode == "qntmap_compat":
+                s_a, s_b, s_g = (
+                    va,
+                    *(
+                        p.get(c, pd.Series(0.0, index=p.index)).fillna(0).to_numpy()[:, None, None]
+                        for c in ("beta_se_qntmap", "gamma_se_qntmap")
+                    ),
                 )
-                + np.sum(u * a * b, axis=0) ** 2 * intensity
-            )
+                s_ag2 = (a * s_g) ** 2 + (g * s_a) ** 2
+                s_ab2 = (a * s_b) ** 2 + (b * s_a) ** 2
+                var = np.sum(u**2 * s_ab2, axis=0) * intensity**2 + np.sum(u**2 * s_ag2, axis=0)
+            else:
+                var = (
+                    np.sum(
+                        u**2
+                        * ((b * intensity - g) ** 2 * va + a**2 * intensity**2 * vb + a**2 * vg),
+                        axis=0,
+                    )
+                    + np.sum(u * a * b, axis=0) ** 2 * intensity
+                )
             out[f"{name}_se"] = xr.DataArray(
                 np.sqrt(var), dims=("y", "x"), coords=coords, attrs={"units": "wt%"}
             )
@@ -467,75 +525,6 @@ def quantify_map(
     return xr.Dataset(out)
 
 
-@dataclass(frozen=True)
-class EPMAQuantification:
-    """Result of :func:`quantify_epma`.
-
-    The constructor arguments are stored as frozen attributes of the same name.
-
-    Parameters
-    ----------
-    wt : Dataset
-        wt% maps per oxide, ``Total`` and ``*_se`` standard errors (dims y, x).
-    membership : DataArray
-        (phase, y, x) Poisson-LDA memberships.
-    cluster : DataArray
-        (y, x) hard phase labels.
-    params : DataFrame
-        (element, phase) → alpha, beta, gamma and their variances.
-    centres : DataFrame
-        Initial centres (phase × element, map counts).
-    pixels : DataFrame
-        Spot pixels (``ix``, ``iy``, ``inside``).
-    lda : PoissonLDA
-        The fitted classifier (``alpha_``, ``rates_``).
-    metadata : dict, optional
-        Run information: ``n_spots_used``, ``n_spots_inside``, ``fine_th``, ``centres``,
-        ``dead_time_ns``, ``outliers`` (ids of spots rejected from the β fit) and ``beta_tiles``
-        (per-tile β table or ``None``); default empty.
-    """
-
-    wt: xr.Dataset
-    membership: xr.DataArray
-    cluster: xr.DataArray
-    params: pd.DataFrame
-    centres: pd.DataFrame
-    pixels: pd.DataFrame
-    lda: PoissonLDA
-    metadata: dict = field(default_factory=dict)
-
-    def _names(self) -> list[str]:
-        return [v for v in self.wt.data_vars if not str(v).endswith("_se")]
-
-    def summary(self) -> pd.DataFrame:
-        """Oxide (and Total) × min, Q1, median, mean, Q3, max over all pixels (wt%)."""
-        rows = {}
-        for v in self._names():
-            a = self.wt[v].values.ravel()
-            q = np.quantile(a, [0, 0.25, 0.5, 0.75, 1.0])
-            rows[v] = dict(
-                zip(
-                    ["Min.", "1st Qu.", "Median", "Mean", "3rd Qu.", "Max."],
-                    [q[0], q[1], q[2], a.mean(), q[3], q[4]],
-                    strict=True,
-                )
-            )
-        return pd.DataFrame(rows).T
-
-    def phase_mean(self, index: xr.DataArray | np.ndarray | None = None) -> pd.DataFrame:
-        """Mean wt% per domain (default: hard cluster) plus ``Whole area``; phase × oxide."""
-        lab = np.asarray(self.cluster.values if index is None else index).ravel()
-        df = pd.DataFrame({v: self.wt[v].values.ravel() for v in self._names()})
-        out = df.groupby(lab).mean()
-        out.loc["Whole area"] = df.mean()
-        out.index.name = "phase"
-        return out
-
-    def phase_fraction(self) -> pd.Series:
-        """Mean membership per phase (soft abundance; QntMap ``summary(cluster)``)."""
-        return self.membership.mean(dim=("y", "x")).to_series()
-
-
 def quantify_epma(
     xmap: xr.DataArray,
     qnt,
@@ -547,9 +536,15 @@ def quantify_epma(
     fix: pd.DataFrame | None = None,
     centres: str = "qntmap",
     transpose: bool = False,
-    se: bool = True,
+    flip_x: bool | None = None,
+    se: bool | str | None = True,
+    mixed_pixels: bool = False,
 ) -> EPMAQuantification:
     """Run the QntMap pipeline: pixels, centres, Poisson LDA, α/β/γ, quantification.
+
+    A dask-backed ``xmap`` (``xmap.chunk({"y": 512, "x": 512})``) is classified and quantified
+    chunk by chunk (two reduction passes for the classifier, then lazy maps); the result's maps are
+    lazy and can be streamed to disk with ``res.wt.to_netcdf(path)``.
 
     Parameters
     ----------
@@ -575,7 +570,19 @@ def quantify_epma(
     centres : {"qntmap", "map_median"}
     transpose : bool, default False
         Use the transposed stage ↔ pixel convention (see :func:`spot_pixels`).
-    se : bool, default True
+    flip_x : bool, optional
+        Stage X decreasing along the pixel x axis (JXA-8230); default from the map
+        (see :func:`spot_pixels`).
+    se : {"delta", "qntmap_compat"} or bool or None, default True
+        Standard-error maps (see :func:`quantify_map`): delta method (True), QntMap's formula, or
+        none.
+    mixed_pixels : bool, default False
+        Quantify with sub-pixel phase fractions instead of the Poisson-LDA memberships:
+        constrained unmixing of each pixel's counts between the pure-phase counts (mean spot peak
+        intensity / β for phases with spots; else the mean over the pixels with LDA membership >
+        ``fine_th``), see
+        :func:`petroinfer.imaging.phase_fractions`. Beyond QntMap; the hard clusters, β fit and
+        ``fix`` still use the LDA.
 
     Returns
     -------
@@ -589,7 +596,7 @@ def quantify_epma(
     """
     if not 0 <= fine_th < 1:
         raise ModelError(f"fine_th must be in [0, 1), got {format_value(fine_th)}")
-    pixels = spot_pixels(xmap, qnt.spots, transpose=transpose)
+    pixels = spot_pixels(xmap, qnt.spots, transpose=transpose, flip_x=flip_x)
     cen = initial_centres(xmap, qnt, pixels, mode=centres)
     elements = list(cen.columns)
     for ph, vals in (extra_centres or {}).items():
@@ -597,21 +604,8 @@ def quantify_epma(
         if missing:
             raise InputError(f"extra centre {ph!r} lacks element(s) {missing}")
         cen.loc[ph] = [float(vals[e]) for e in elements]
-    x = xmap.sel(element=elements).values.reshape(len(elements), -1).T
-    c = cen.to_numpy()
-    labels = np.argmin(((x[:, None, :] - c[None, :, :]) ** 2).sum(axis=2), axis=1)
-    lda = PoissonLDA().fit(x, labels)
-    prob = np.zeros((x.shape[0], len(cen)))
-    prob[:, lda.classes_] = lda.predict_proba(x)
-    ny, nx = xmap.sizes["y"], xmap.sizes["x"]
     phases = list(cen.index)
-    membership = xr.DataArray(
-        prob.T.reshape(len(phases), ny, nx),
-        dims=("phase", "y", "x"),
-        coords={"phase": phases, "y": xmap["y"], "x": xmap["x"]},
-        name="membership",
-        attrs={"units": "1"},
-    )
+    lda, membership = classify_map(xmap, cen)
     cluster = membership.idxmax("phase").rename("cluster")
     ag = fit_alpha_gamma(qnt)
     b = fit_beta(xmap, qnt, pixels, membership, fine_th=fine_th, outliers=outliers)
@@ -638,9 +632,10 @@ def quantify_epma(
                 {
                     "element": el,
                     "phase": ph,
-                    **r[["alpha", "alpha_var", "gamma", "gamma_var"]],
+                    **r[["alpha", "alpha_var", "gamma", "gamma_var", "gamma_se_qntmap"]],
                     "beta": b.loc[el, "beta"],
                     "beta_var": b.loc[el, "beta_var"],
+                    "beta_se_qntmap": b.loc[el, "beta_se_qntmap"],
                 }
             )
     params = pd.DataFrame(rows).set_index(["element", "phase"])
@@ -648,8 +643,12 @@ def quantify_epma(
         params = _apply_fix(params, fix, xmap, membership, cluster)
     oxides = qnt.conditions["oxide"].to_dict()
     bmap = _beta_map(b_tiles, xmap) if b_tiles is not None else None
+    endmembers = (
+        _endmembers(xmap, qnt, pixels, membership, cen, b, fine_th) if mixed_pixels else None
+    )
+    weights = phase_fractions(xmap, endmembers) if mixed_pixels else membership
     wt = quantify_map(
-        xmap.sel(element=elements), membership, params, oxides=oxides, se=se, beta_map=bmap
+        xmap.sel(element=elements), weights, params, oxides=oxides, se=se, beta_map=bmap
     )
     meta = {
         "n_spots_used": int(use.sum()),
@@ -659,8 +658,39 @@ def quantify_epma(
         "dead_time_ns": xmap.attrs.get("dead_time_ns"),
         "outliers": b.attrs["outliers"],
         "beta_tiles": b_tiles,
+        "mixed_pixels": bool(mixed_pixels),
+        "endmembers": endmembers,
+        "lazy": is_lazy(xmap),
     }
-    return EPMAQuantification(wt, membership, cluster, params, cen, pixels, lda, meta)
+    return EPMAQuantification(wt, weights, cluster, params, cen, pixels, lda, meta)
+
+
+def _endmembers(xmap, qnt, pixels, membership, cen, beta, fine_th) -> pd.DataFrame:
+    r"""Pure-phase mean map counts (phase × element) for the mixed-pixel unmixing.
+
+    A phase with spots: :math:`\lambda_{ij} = \overline{pk}_{ij}/\beta_i` over its spots (the
+    calibration's own prediction of a pure pixel; spots sit in pure grains). A phase without spots:
+    the mean counts of the pixels whose LDA membership exceeds ``fine_th`` (else its centre).
+    """
+    import dask
+
+    elements = list(cen.columns)
+    out = cen.copy().astype(float)
+    use = qnt.spots["use"] & pixels["inside"]
+    pk = qnt.pk.loc[use, elements].groupby(qnt.spots.loc[use, "phase"]).mean()
+    counts = xmap.sel(element=elements)
+    parts = {}
+    for ph in cen.index:
+        if ph in pk.index:
+            out.loc[ph] = pk.loc[ph].to_numpy(float) / beta.loc[elements, "beta"].to_numpy(float)
+        else:
+            pure = membership.sel(phase=ph) > fine_th
+            parts[ph] = (counts.where(pure).sum(("y", "x")), pure.sum())
+    (parts,) = dask.compute(parts)
+    for ph, (tot, n) in parts.items():
+        if int(n) > 0:
+            out.loc[ph] = np.asarray(tot.values, float) / int(n)
+    return out
 
 
 def _apply_fix(params, fix, xmap, membership, cluster) -> pd.DataFrame:
@@ -670,8 +700,6 @@ def _apply_fix(params, fix, xmap, membership, cluster) -> pd.DataFrame:
     need = {"element", "phase"}
     if not need <= set(fix.columns):
         raise InputError(f"fix table needs columns element, phase; got {list(fix.columns)}")
-    umax = membership.max("phase").values.ravel()
-    lab = cluster.values.ravel()
     for _, r in fix.iterrows():
         key = (r["element"], r["phase"])
         if key not in params.index:
@@ -680,20 +708,36 @@ def _apply_fix(params, fix, xmap, membership, cluster) -> pd.DataFrame:
             if col in fix.columns and np.isfinite(r[col]):
                 params.loc[key, col] = float(r[col])
                 params.loc[key, f"{col}_var"] = 0.0
+                if f"{col}_se_qntmap" in params.columns:
+                    params.loc[key, f"{col}_se_qntmap"] = 0.0
         if "wt" in fix.columns and np.isfinite(r["wt"]):
-            m = lab == r["phase"]
-            if not m.any():
+            vals, w = _phase_pixels(xmap.sel(element=r["element"]), membership, cluster, r["phase"])
+            if not len(vals):
                 raise ModelError(f"fix: no pixel is assigned to phase {r['phase']!r}")
-            vals = xmap.sel(element=r["element"]).values.ravel()[m]
-            med = _weighted_median(vals, umax[m])
+            med = _weighted_median(vals, w)
             ab = float(r["wt"]) / med
             a, g = params.loc[key, "alpha"], params.loc[key, "gamma"]
             # keep the γ term α·γ, replace α·β: new α = ab/β, new γ = α·γ/new α
             beta = params.loc[key, "beta"]
             params.loc[key, "alpha"] = ab / beta
             params.loc[key, "gamma"] = a * g / (ab / beta)
-            params.loc[key, ["alpha_var", "beta_var", "gamma_var"]] = 0.0
+            zero = [c for c in params.columns if c.endswith(("_var", "_se_qntmap"))]
+            params.loc[key, zero] = 0.0
     return params
+
+
+def _phase_pixels(counts, membership, cluster, phase) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and max memberships of the pixels hard-assigned to ``phase`` (1-D numpy arrays).
+
+    For a dask map only these pixels are gathered (one value and one weight per pixel).
+    """
+    m = (cluster == phase).data.ravel()
+    vals, w = counts.data.ravel()[m], membership.max("phase").data.ravel()[m]
+    if is_lazy(counts) or is_lazy(membership):
+        import dask
+
+        vals, w = dask.compute(vals, w)
+    return np.asarray(vals, float), np.asarray(w, float)
 
 
 def _weighted_median(x: np.ndarray, w: np.ndarray) -> float:

@@ -135,7 +135,14 @@ def _conditions_from_cnd(folder: Path) -> tuple[list[Path], dict]:
         "instrument": " ".join(_cnd_value(first, lines, "instrument", required=False)),
         "dead_time_ns": 0.0,
     }
+    cond["jxa8230"] = _is_jxa8230(lines, cond["instrument"])
     return maps, cond
+
+
+def _is_jxa8230(lines: list[str], instrument: str) -> bool:
+    """JXA-8230 condition file: its map keys (``$XM_AP_SA_…``) or its instrument name."""
+    keys = any(re.match(r"\$XM_AP_SA_PIXELS%0", ln.strip()) for ln in lines)
+    return keys or re.search(r"JXA-?8230", instrument, re.IGNORECASE) is not None
 
 
 _XMAP_CSV_COLS = (
@@ -182,6 +189,7 @@ def _conditions_from_csv(csv: Path) -> tuple[list[Path], dict]:
         "instrument": "" if pd.isna(first["Instrument"]) else str(first["Instrument"]),
         "dead_time_ns": float(first["dead time [ns]"]),
     }
+    cond["jxa8230"] = _is_jxa8230([], cond["instrument"])
     return maps, cond
 
 
@@ -206,7 +214,8 @@ def read_jeol_map(path: str | Path, *, conditions: str | Path | None = None) -> 
         Attrs: ``units="counts"``, ``dwell_s``, ``current_A``, ``step_um`` (x, y), ``start_mm``,
         ``instrument``, ``dead_time_ns`` (0: not corrected), ``dead_time_ns_conditions`` (the dead
         time stated by ``conditions_xmap.csv``, else 0: apply it with
-        :func:`petroinfer.imaging.dead_time_correction`), ``source``.
+        :func:`petroinfer.imaging.dead_time_correction`), ``stage_x_flipped`` and
+        ``stage_convention`` (``"JXA-8105/8800"`` or ``"JXA-8230"``, see Notes), ``source``.
 
     Raises
     ------
@@ -219,6 +228,14 @@ def read_jeol_map(path: str | Path, *, conditions: str | Path | None = None) -> 
     QntMap reads a map file column-major with pixel index ``(col−1)·nrow + row`` and maps stage X to
     the row and stage Y to the column (Yasumoto et al. 2018; QntMap ``read_xmap``). Here the file is
     transposed on reading so that ``x`` is stage X and ``y`` is stage Y.
+
+    JXA-8230 exports (``$XM_AP_SA_…`` keys, or an instrument name containing ``JXA-8230``) follow
+    QntMap's JXA-8230 branch (``tidy_epma``): the file's rows run along stage Y (index
+    ``(x_px − 1)·ny + y_px``) and stage X *decreases* along the pixel x axis (x_px·(−1)). The file
+    is then not transposed, the ``x`` coordinate is ``start − index·step`` and
+    ``attrs["stage_x_flipped"]`` is True (used by :func:`petroinfer.imaging.spot_pixels`). QntMap's
+    branch as written cannot place any spot (its indices are ≤ 0), and no JXA-8230 export was
+    available: this orientation is a reconstruction (notes imaging_texture.md §A.2).
 
     Examples
     --------
@@ -234,9 +251,12 @@ def read_jeol_map(path: str | Path, *, conditions: str | Path | None = None) -> 
             raise InputError(f"{folder}: not a folder (expected a JEOL map folder)")
         maps, cond = _conditions_from_cnd(folder)
     nx, ny = cond["points"]
+    jxa8230 = cond["jxa8230"]
     cubes = []
     for p in maps:
         m = _read_matrix(p)
+        if jxa8230:  # rows run along stage Y (QntMap's JXA-8230 index (x_px − 1)·ny + y_px)
+            m = m.T
         if m.shape != (nx, ny):
             hint = (
                 " — the map looks transposed (rows must run along stage X)"
@@ -254,13 +274,14 @@ def read_jeol_map(path: str | Path, *, conditions: str | Path | None = None) -> 
             )
         cubes.append(m.T)  # file rows = stage X → last axis
     (sx, sy), (x0, y0) = cond["step_um"], cond["start_mm"][:2]
+    xsign = -1.0 if jxa8230 else 1.0  # JXA-8230: stage X decreases along the pixel x axis
     elements = cond["elements"]
     da = xr.DataArray(
         np.stack(cubes),
         dims=("element", "y", "x"),
         coords={
             "element": elements,
-            "x": ("x", x0 + np.arange(nx) * sx / 1000.0, {"units": "mm"}),
+            "x": ("x", x0 + xsign * np.arange(nx) * sx / 1000.0, {"units": "mm"}),
             "y": ("y", y0 + np.arange(ny) * sy / 1000.0, {"units": "mm"}),
             "electron": ("element", [e.upper() in ELECTRON_SIGNALS for e in elements]),
         },
@@ -274,6 +295,8 @@ def read_jeol_map(path: str | Path, *, conditions: str | Path | None = None) -> 
             "instrument": cond["instrument"],
             "dead_time_ns": 0.0,
             "dead_time_ns_conditions": float(cond["dead_time_ns"]),
+            "stage_x_flipped": bool(jxa8230),
+            "stage_convention": "JXA-8230" if jxa8230 else "JXA-8105/8800",
             "source": str(folder if conditions is None else conditions),
         },
     )

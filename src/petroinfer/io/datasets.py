@@ -377,7 +377,9 @@ _LOADERS["fisher_b5"] = lambda **kw: load_fisher_orientations("fisher_b5", **kw)
 # -- QntMap minimal EPMA data set (issue 17, imaging.epma) ----------------------------------------
 # A multi-file dataset: one registry entry per file, all under ``epma_qntmap/minimal/``;
 # :func:`epma_qntmap_minimal_dir` fetches them all and returns the folder.
-_QNTMAP = "https://raw.githubusercontent.com/atusy/qntmap/master/inst/extdata/minimal"
+# pinned to atusy/qntmap HEAD 5b6a349 (2021-04-06; the minimal data last changed in 2d10ce2)
+_QNTMAP_COMMIT = "5b6a349ac12b600daad7e806e22982e514150b86"
+_QNTMAP = f"https://raw.githubusercontent.com/atusy/qntmap/{_QNTMAP_COMMIT}/inst/extdata/minimal"
 _QNTMAP_FILES = {
     ".map/1/1_map.txt": "548d7d77b36fd0e409b31e9dc21343e96d605a5cb2f95b6f1dd304278f0081d8",
     ".map/1/1.cnd": "32646dae904b7d10cd2889e93c5586eb16e707093c51a07e95caea6fd4e9237a",
