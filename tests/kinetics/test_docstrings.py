@@ -15,6 +15,9 @@ MODULES = [
     "petroinfer.kinetics._reaction_em",
     "petroinfer.kinetics._reaction_fit",
     "petroinfer.kinetics._reaction_sparse",
+    "petroinfer.kinetics.transport",
+    "petroinfer.kinetics.identification",
+    "petroinfer.kinetics._identification_pysindy",
     "petroinfer.inference.sparse",
 ]
 

@@ -23,10 +23,19 @@ import xarray as xr
 from petroinfer._base import Interval, InverseProblem
 from petroinfer.errors import InputError, ModelError
 from petroinfer.inference import Result
-from petroinfer.kinetics._identification_weak import bump_matrices, evidence_greedy, linear_evidence
+from petroinfer.kinetics._identification_weak import (
+    bump_matrices,
+    linear_evidence,
+    select_with_choices,
+)
 from petroinfer.kinetics.reactions import SURFACE_LAWS
 
-__all__ = ["IdentificationResult", "ReactionTransportIdentification", "field_from_table"]
+__all__ = [
+    "IdentificationResult",
+    "ReactionTransportIdentification",
+    "field_from_table",
+    "surface_rate_terms",
+]
 
 
 def field_from_table(
@@ -113,6 +122,55 @@ def _uniform(coord: np.ndarray, name: str) -> float:
 def _surface(phi: np.ndarray, law: str) -> np.ndarray:
     p = SURFACE_LAWS[law]
     return (phi > 0).astype(float) if p == 0 else np.maximum(phi, 0.0) ** p
+
+
+def surface_rate_terms(
+    F: np.ndarray,
+    species: Sequence[str],
+    solids: Sequence[str],
+    aqueous: Sequence[str],
+    laws: Sequence[str],
+) -> tuple[list[str], list[np.ndarray], list[tuple[str, str]]]:
+    r"""The petrology candidate terms: surface law × rate law for every mineral, law and solute.
+
+    For each mineral m and surface law ℓ: :math:`S_ℓ(φ_m)` (zero-order in solution) and
+    :math:`S_ℓ(φ_m)\,c_a` for each aqueous species a (first order); affinity laws
+    :math:`S(φ)(c_{eq} - c)` are their combinations (rate laws of :mod:`petroinfer.kinetics.reactions`).
+
+    Parameters
+    ----------
+    F : numpy.ndarray, shape (..., n_species)
+        Field values, last axis the species.
+    species : sequence of str
+        Names along the last axis of ``F``.
+    solids, aqueous : sequence of str
+        Minerals (volume fractions) and solutes.
+    laws : sequence of str
+        Surface laws (keys of :data:`~petroinfer.kinetics.SURFACE_LAWS`).
+
+    Returns
+    -------
+    names : list of str
+        ``S_<law>[m]`` and ``S_<law>[m]*a``.
+    columns : list of numpy.ndarray
+        The terms, each of shape ``F.shape[:-1]``.
+    groups : list of tuple
+        ``(mineral, law)`` of each term (one law per mineral is chosen by evidence).
+    """
+    names = list(species)
+    terms, cols, groups = [], [], []
+    for m in solids:
+        phi = F[..., names.index(m)]
+        for law in laws:
+            s = _surface(phi, law)
+            terms.append(f"S_{law}[{m}]")
+            cols.append(s)
+            groups.append((m, law))
+            for a in aqueous:
+                terms.append(f"S_{law}[{m}]*{a}")
+                cols.append(s * F[..., names.index(a)])
+                groups.append((m, law))
+    return terms, cols, groups
 
 
 def _noise_variance(u: np.ndarray) -> float:
@@ -315,19 +373,7 @@ class ReactionTransportIdentification(InverseProblem):
         self.stoichiometric_coupling = stoichiometric_coupling
 
     def _library(self, F: np.ndarray, names: list[str]) -> tuple[list[str], list, list]:
-        terms, cols, groups = [], [], []
-        for m in self.solids:
-            phi = F[..., names.index(m)]
-            for law in self.laws:
-                s = _surface(phi, law)
-                terms.append(f"S_{law}[{m}]")
-                cols.append(s)
-                groups.append((m, law))
-                for a in self.aqueous:
-                    terms.append(f"S_{law}[{m}]*{a}")
-                    cols.append(s * F[..., names.index(a)])
-                    groups.append((m, law))
-        return terms, cols, groups
+        return surface_rate_terms(F, names, self.solids, self.aqueous, self.laws)
 
     def fit(self, field: xr.DataArray | pd.DataFrame) -> IdentificationResult:
         """Build the weak (or steady) system per target and select terms by evidence.
@@ -459,39 +505,7 @@ class ReactionTransportIdentification(InverseProblem):
 
     def _law_choice(self, Gn: np.ndarray, y: np.ndarray, groups: list) -> tuple[np.ndarray, list]:
         """One surface law per mineral: coordinate ascent of the greedy-path evidence over laws."""
-        minerals = list(dict.fromkeys(g[0] for g in groups if g is not None))
-        # None = all laws of that mineral allowed; otherwise start from the first law and ascend
-        first = None if not self.one_law_per_mineral else self.laws[0]
-        choice = dict.fromkeys(minerals, first)
-
-        def run(ch: dict) -> tuple[float, np.ndarray, list]:
-            keep = np.array(
-                [g is None or ch[g[0]] is None or g[1] == ch[g[0]] for g in groups], dtype=bool
-            )
-            sup, path = evidence_greedy(Gn[:, keep], y)
-            full = np.zeros(len(groups), dtype=bool)
-            full[np.flatnonzero(keep)[sup]] = True
-            idx = np.flatnonzero(keep)
-            path = [
-                {**p, "removed": None if p["removed"] is None else int(idx[p["removed"]])}
-                for p in path
-            ]
-            return path[-1]["log_evidence"], full, path
-
-        best = run(choice)
-        if not self.one_law_per_mineral or len(self.laws) < 2:
-            return best[1], best[2]
-        for _ in range(2):
-            changed = False
-            for m in minerals:
-                for law in self.laws:
-                    trial = {**choice, m: law}
-                    res = run(trial)
-                    if res[0] > best[0] + 1e-9:
-                        best, choice, changed = res, trial, True
-            if not changed:
-                break
-        return best[1], best[2]
+        return select_with_choices(Gn, y, groups, one_per_block=bool(self.one_law_per_mineral))
 
     def _select(
         self, G: np.ndarray, y: np.ndarray, names: list[str], groups: list

@@ -17,15 +17,23 @@ each candidate term scaled to unit norm, so rate constants spanning decades comp
 PySINDy issue #93) with prior :math:`ξ \sim N(0, α^{-1}I)` and noise precision β, both set by
 evidence maximisation (MacKay 1992, Neural Comput. 4:415; Tipping 2001 eq. for log|Σ|), then
 backward elimination of the term whose removal raises the evidence most until none does (the
-"evidence-greedy" strategy of PySINDy's EvidenceGreedy / BINDy, Fung et al. 2025,
-Proc. R. Soc. A 481:20240200, re-implemented from the equations).
+"evidence-greedy" strategy of BINDy, Fung et al. 2025, Proc. R. Soc. A 481:20240200, written from
+the equations; the PySINDy 2.1.0 release has no such optimizer, so
+:class:`petroinfer.kinetics.EvidenceGreedy` offers this selection as a PySINDy optimizer).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bump_matrices", "evidence_greedy", "linear_evidence", "trapezoid_weights"]
+__all__ = [
+    "bump_matrices",
+    "bump_rows",
+    "evidence_greedy",
+    "linear_evidence",
+    "select_with_choices",
+    "trapezoid_weights",
+]
 
 P_BUMP = 4
 
@@ -49,10 +57,42 @@ def _bump(s: np.ndarray, order: int) -> np.ndarray:
     return np.where(inside, -2.0 * p * q ** (p - 1) + 4.0 * p * (p - 1) * s * s * q ** (p - 2), 0.0)
 
 
+def bump_rows(
+    coords: np.ndarray, centres: np.ndarray, half_width: float, orders: tuple[int, ...]
+) -> dict[int, np.ndarray]:
+    """Test functions with given centres, as rows ``(K, n)`` times trapezoid weights.
+
+    Parameters
+    ----------
+    coords : numpy.ndarray
+        Equally spaced coordinates, shape ``(n,)``.
+    centres : numpy.ndarray
+        Centres in grid-index units, shape ``(K,)`` (half-integers put a centre between two grid
+        points); each support ``centre ± half_width`` lies inside the grid.
+    half_width : float
+        Half-width of a support in grid steps (with ``centre ± half_width`` on grid points the
+        trapezoid rule integrates over exactly the support).
+    orders : tuple of int
+        Derivative orders wanted (0, 1, 2).
+
+    Returns
+    -------
+    dict
+        order → ``(K, n)`` weights whose dot product with samples gives ∫ d^kψ/dx^k · f.
+    """
+    n = coords.size
+    h = float(coords[1] - coords[0])
+    H = float(half_width) * h
+    c = coords[0] + np.asarray(centres, dtype=float) * h
+    s = (coords[None, :] - c[:, None]) / H
+    w = trapezoid_weights(n, h)
+    return {k: _bump(s, k) / H**k * w for k in orders}
+
+
 def bump_matrices(
     coords: np.ndarray, half_width: int, stride: int, orders: tuple[int, ...]
 ) -> dict[int, np.ndarray]:
-    """Test functions along one axis, as rows ``(K, n)`` (already multiplied by trapezoid weights).
+    """Test functions on a regular tiling of one axis (centres ``stride`` steps apart).
 
     Parameters
     ----------
@@ -68,19 +108,14 @@ def bump_matrices(
     Returns
     -------
     dict
-        order → ``(K, n)`` weights whose dot product with samples gives ∫ d^kψ/dx^k · f.
+        order → ``(K, n)`` weights (see :func:`bump_rows`).
     """
-    n = coords.size
-    h = float(coords[1] - coords[0])
-    centres = np.arange(half_width, n - half_width, max(int(stride), 1))
-    H = half_width * h
-    s = (coords[None, :] - coords[centres][:, None]) / H
-    w = trapezoid_weights(n, h)
-    return {k: _bump(s, k) / H**k * w for k in orders}
+    centres = np.arange(half_width, coords.size - half_width, max(int(stride), 1))
+    return bump_rows(coords, centres, half_width, orders)
 
 
 def linear_evidence(
-    G: np.ndarray, y: np.ndarray, n_iter: int = 200
+    G: np.ndarray, y: np.ndarray, n_iter: int = 200, alpha: float | None = None
 ) -> tuple[float, np.ndarray, np.ndarray, float, float]:
     r"""Log evidence of :math:`y = Gξ + ε` with ξ ~ N(0, α⁻¹I), ε ~ N(0, β⁻¹I); α, β maximised.
 
@@ -92,6 +127,8 @@ def linear_evidence(
         Target.
     n_iter : int
         MacKay fixed-point iterations.
+    alpha : float, optional
+        Fixed prior precision (then only β is maximised); default: α maximised too.
 
     Returns
     -------
@@ -107,14 +144,15 @@ def linear_evidence(
         return float(le), np.zeros(0), np.zeros((0, 0)), np.inf, beta
     GtG, Gty = G.T @ G, G.T @ y
     lam0 = np.linalg.eigvalsh(GtG)
-    alpha, beta = 1.0, n / max(float(y @ y), 1e-300)
+    fixed = alpha is not None
+    alpha, beta = (float(alpha) if fixed else 1.0), n / max(float(y @ y), 1e-300)
     for _ in range(n_iter):
         A = alpha * np.eye(k) + beta * GtG
         m = beta * np.linalg.solve(A, Gty)
         lam = beta * lam0
         gamma = float(np.sum(lam / (lam + alpha)))
         r2 = float(np.sum((y - G @ m) ** 2))
-        a_new = gamma / max(float(m @ m), 1e-300)
+        a_new = alpha if fixed else gamma / max(float(m @ m), 1e-300)
         b_new = max(n - gamma, 1e-9) / max(r2, 1e-300)
         done = abs(np.log(a_new / alpha)) < 1e-8 and abs(np.log(b_new / beta)) < 1e-8
         alpha, beta = a_new, b_new
@@ -135,7 +173,9 @@ def linear_evidence(
     return float(le), m, np.linalg.inv(A), float(alpha), float(beta)
 
 
-def evidence_greedy(G: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+def evidence_greedy(
+    G: np.ndarray, y: np.ndarray, alpha: float | None = None
+) -> tuple[np.ndarray, list[dict]]:
     """Backward elimination by evidence on column-normalised ``G``.
 
     Parameters
@@ -144,6 +184,8 @@ def evidence_greedy(G: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, list[dict
         Column-normalised candidate matrix.
     y : numpy.ndarray, shape (n,)
         Target.
+    alpha : float, optional
+        Fixed prior precision (default: maximised at every stage).
 
     Returns
     -------
@@ -154,14 +196,14 @@ def evidence_greedy(G: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, list[dict
     """
     k = G.shape[1]
     support = np.ones(k, dtype=bool)
-    le = linear_evidence(G, y)[0]
+    le = linear_evidence(G, y, alpha=alpha)[0]
     path = [{"n_terms": k, "log_evidence": le, "removed": None}]
     while support.any():
         best, best_le = None, le
         for j in np.flatnonzero(support):
             trial = support.copy()
             trial[j] = False
-            le_j = linear_evidence(G[:, trial], y)[0]
+            le_j = linear_evidence(G[:, trial], y, alpha=alpha)[0]
             if le_j > best_le:
                 best, best_le = j, le_j
         if best is None:
@@ -170,3 +212,71 @@ def evidence_greedy(G: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, list[dict
         le = best_le
         path.append({"n_terms": int(support.sum()), "log_evidence": le, "removed": int(best)})
     return support, path
+
+
+def select_with_choices(
+    G: np.ndarray,
+    y: np.ndarray,
+    groups: list | None = None,
+    one_per_block: bool = True,
+    alpha: float | None = None,
+) -> tuple[np.ndarray, list[dict]]:
+    """Evidence-greedy elimination with one option per block chosen by evidence.
+
+    Parameters
+    ----------
+    G : numpy.ndarray, shape (n, k)
+        Column-normalised candidate matrix.
+    y : numpy.ndarray, shape (n,)
+        Target.
+    groups : list, optional
+        Per column ``None`` (always a candidate) or ``(block, option)``, e.g. ``(mineral, surface
+        law)``. With ``one_per_block`` only the columns of one option per block compete; the option
+        of each block is chosen by coordinate ascent of the final evidence of the greedy path
+        (options in order of first appearance; at most two sweeps).
+    one_per_block : bool, default True
+        ``False``: all columns compete at once.
+    alpha : float, optional
+        Fixed prior precision (default: maximised).
+
+    Returns
+    -------
+    support : numpy.ndarray of bool, shape (k,)
+    path : list of dict
+        As :func:`evidence_greedy`, column indices in the full matrix.
+    """
+    k = G.shape[1]
+    groups = [None] * k if groups is None else list(groups)
+    blocks = list(dict.fromkeys(g[0] for g in groups if g is not None))
+    options = {
+        b: list(dict.fromkeys(g[1] for g in groups if g is not None and g[0] == b)) for b in blocks
+    }
+    choice = {b: (options[b][0] if one_per_block else None) for b in blocks}
+
+    def run(ch: dict) -> tuple[float, np.ndarray, list]:
+        keep = np.array(
+            [g is None or ch[g[0]] is None or g[1] == ch[g[0]] for g in groups], dtype=bool
+        )
+        sup, path = evidence_greedy(G[:, keep], y, alpha=alpha)
+        idx = np.flatnonzero(keep)
+        full = np.zeros(k, dtype=bool)
+        full[idx[sup]] = True
+        path = [
+            {**p, "removed": None if p["removed"] is None else int(idx[p["removed"]])} for p in path
+        ]
+        return path[-1]["log_evidence"], full, path
+
+    best = run(choice)
+    if not one_per_block or all(len(o) < 2 for o in options.values()):
+        return best[1], best[2]
+    for _ in range(2):
+        changed = False
+        for b in blocks:
+            for opt in options[b]:
+                trial = {**choice, b: opt}
+                res = run(trial)
+                if res[0] > best[0] + 1e-9:
+                    best, choice, changed = res, trial, True
+        if not changed:
+            break
+    return best[1], best[2]

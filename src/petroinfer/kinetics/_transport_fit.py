@@ -128,7 +128,7 @@ def check_mode_profile(
 def simulate_mode_profile(
     model: ReactionTransport,
     x0: np.ndarray,
-    time: float,
+    time: float | Sequence[float],
     noise: float = 0.03,
     *,
     species: Sequence[str] | None = None,
@@ -143,10 +143,11 @@ def simulate_mode_profile(
         Forward model on a uniform :class:`~petroinfer.numerics.Grid1D`.
     x0 : numpy.ndarray
         Initial state ``(N, S)``.
-    time : float
-        Observation time.
+    time : float or sequence of float
+        Observation time, or increasing times of several snapshots (the table then has a ``time``
+        column and one block of rows per time).
     noise : float
-        Noise sd as a fraction of the modal range (max − min of the true modes).
+        Noise sd as a fraction of the modal range (max − min of the true modes, all times).
     species : sequence of str, optional
         Minerals reported (default: every solid).
     n_steps : int
@@ -165,15 +166,29 @@ def simulate_mode_profile(
     names = list(model.network.species_names)
     species = [names[i] for i in model.solids] if species is None else list(species)
     idx = [names.index(s) for s in species]
-    truth = model.run(x0, [0.0, float(time)], n_steps=n_steps)[0, -1][:, idx]
+    times = _as_times(time)
+    truth = model.run(x0, [0.0, *times], n_steps=n_steps)[0, 1:][..., idx]  # (T, N, S)
     sigma = float(noise) * float(np.ptp(truth))
     obs = np.maximum(truth + sigma * rng.standard_normal(truth.shape), 0.0)
-    tot = obs.sum(axis=1, keepdims=True)
+    tot = obs.sum(axis=-1, keepdims=True)
     obs = np.where(tot > 1.0, obs / tot, obs)
-    df = pd.DataFrame(obs, columns=species)
-    df.insert(0, "x", model.grid.centres)
-    df.attrs.update({"sigma": sigma, "time": float(time), "truth": truth})
+    n = model.grid.n_cells
+    df = pd.DataFrame(obs.reshape(-1, len(species)), columns=species)
+    df.insert(0, "x", np.tile(model.grid.centres, len(times)))
+    if np.ndim(time) == 0:
+        df.attrs.update({"sigma": sigma, "time": float(time), "truth": truth[0]})
+    else:
+        df.insert(0, "time", np.repeat(times, n))
+        df.attrs.update({"sigma": sigma, "time": list(times), "truth": truth})
     return df
+
+
+def _as_times(time: float | Sequence[float]) -> list[float]:
+    """Observation times as a list of increasing positive floats."""
+    times = [float(t) for t in np.atleast_1d(np.asarray(time, dtype=float))]
+    if not times or times[0] <= 0 or np.any(np.diff(times) <= 0):
+        raise ModelError(f"observation times must be positive and increasing, got {time!r}")
+    return times
 
 
 @dataclass(frozen=True, repr=False)
@@ -184,7 +199,8 @@ class TransportFitResult(Result):
     ----------
     estimate : xarray.Dataset
         Per parameter (dim ``parameter``): ``mean``, ``sd``, ``q05``, ``q95`` and ``map`` (the
-        highest-posterior draw), plus ``fitted_modes`` (dims ``x``, ``mineral``) at the MAP.
+        highest-posterior draw), plus ``fitted_modes`` (dims ``x``, ``mineral``; ``time, x,
+        mineral`` for several snapshots) at the MAP.
     posterior : xarray.Dataset or None
         One variable per parameter with dims ``(chain, draw)`` (log10 units).
     log_evidence : float or None
@@ -235,6 +251,11 @@ class TransportFitResult(Result):
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 3.5))
         fm = self.estimate["fitted_modes"]
+        if "time" in fm.dims:  # several snapshots: the last one
+            t_last = fm["time"].values[-1]
+            fm = fm.sel(time=t_last)
+            if observed is not None and "time" in observed:
+                observed = observed[np.isclose(observed["time"], t_last)]
         for i, name in enumerate(fm["mineral"].values):
             line = ax.plot(fm["x"].values, fm.values[:, i], label=str(name))[0]
             if observed is not None and name in observed:
@@ -254,8 +275,11 @@ class ReactionTransportInversion(InverseProblem):
         Forward model on a uniform 1-D grid whose cell centres are the profile positions.
     initial_state : numpy.ndarray
         State ``(N, S)`` at time 0 (e.g. :func:`~petroinfer.kinetics.layered_state`).
-    time : float
-        Time of the observed profile (time unit of the rate constants).
+    time : float or sequence of float
+        Time of the observed profile (time unit of the rate constants), or increasing times of
+        several snapshots of the same section; the profile table then has a ``time`` column (one
+        block of rows per time). Snapshots at two times separate surface laws that one profile
+        cannot (see the docs page).
     fit_reactions : sequence of str, optional
         Reactions whose rate constants are inferred (default all; others keep the network's value).
     fit_diffusivity : bool, default True
@@ -298,7 +322,7 @@ class ReactionTransportInversion(InverseProblem):
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
         "model": [ReactionTransport],
         "initial_state": ["array-like"],
-        "time": [Interval(float, 0, None, closed="neither")],
+        "time": [Interval(float, 0, None, closed="neither"), list, tuple, np.ndarray],
         "fit_reactions": [list, tuple, None],
         "fit_diffusivity": [bool, np.bool_],
         "bounds": [Mapping, None],
@@ -319,7 +343,7 @@ class ReactionTransportInversion(InverseProblem):
         self,
         model: ReactionTransport,
         initial_state: np.ndarray,
-        time: float,
+        time: float | Sequence[float],
         *,
         fit_reactions: Sequence[str] | None = None,
         fit_diffusivity: bool = True,
@@ -410,15 +434,41 @@ class ReactionTransportInversion(InverseProblem):
                 f"mode profile has none of the network's minerals {solids}",
                 value=list(profile.columns),
             )
-        x, modes = check_mode_profile(profile, observed)
-        if x.size != grid.n_cells or np.abs(x - grid.centres).max() > 1e-6 * grid.spacing[0]:
-            raise InputError(
-                f"profile positions must be the model's {grid.n_cells} cell centres "
-                f"({grid.centres[0]:.4g} … {grid.centres[-1]:.4g})",
-                column="x",
-            )
+        times = _as_times(self.time)
+        if len(times) == 1:
+            blocks = [profile]
+        else:
+            if "time" not in profile.columns:
+                raise InputError(
+                    f"{len(times)} observation times need a 'time' column in the profile",
+                    column="time",
+                )
+            tcol = pd.to_numeric(profile["time"], errors="coerce").to_numpy()
+            hits = [np.isclose(tcol, t, rtol=1e-9, atol=0.0) for t in times]
+            extra = ~np.any(hits, axis=0)
+            if extra.any():
+                r = int(np.flatnonzero(extra)[0])
+                raise InputError(
+                    f"profile time is not one of the observation times {times}",
+                    column="time",
+                    row=profile.index[r],
+                    value=profile["time"].iloc[r],
+                )
+            blocks = [profile[h] for h in hits]
+        stack = []
+        for block in blocks:
+            x, m = check_mode_profile(block, observed)
+            if x.size != grid.n_cells or np.abs(x - grid.centres).max() > 1e-6 * grid.spacing[0]:
+                raise InputError(
+                    f"profile positions must be the model's {grid.n_cells} cell centres "
+                    f"({grid.centres[0]:.4g} … {grid.centres[-1]:.4g})",
+                    column="x",
+                )
+            stack.append(m)
+        modes = np.stack(stack)  # (T, N, S)
         if self.noise == "dirichlet":
-            parts = np.column_stack([modes, 1.0 - modes.sum(axis=1)])
+            flat = modes.reshape(-1, modes.shape[-1])
+            parts = np.column_stack([flat, 1.0 - flat.sum(axis=1)])
             if np.any(parts <= 0):
                 raise InputError(
                     "the Dirichlet noise model needs modes > 0 and summing to < 1 in every row"
@@ -443,6 +493,7 @@ class ReactionTransportInversion(InverseProblem):
         x0 = np.asarray(self.initial_state, dtype=float)
         names, lo, hi = self._parameters()
         modes, observed = self._check_data(profile)
+        times = _as_times(self.time)
         sp_names = list(self.model.network.species_names)
         idx = np.array([sp_names.index(s) for s in observed])
         n_k = self._fit_idx.size
@@ -454,24 +505,25 @@ class ReactionTransportInversion(InverseProblem):
             k = np.tile(k_default, (theta.shape[0], 1))
             k[:, self._fit_idx] = 10.0 ** theta[:, :n_k]
             D = 10.0 ** theta[:, n_k] if self.fit_diffusivity else None
-            out = self.model.run(
-                x0, [0.0, float(self.time)], k=k, diffusivity=D, n_steps=self.n_steps
-            )
-            return out[:, -1][..., idx]
+            out = self.model.run(x0, [0.0, *times], k=k, diffusivity=D, n_steps=self.n_steps)
+            return out[:, 1:][..., idx]  # (B, T, N, S)
 
         def log_likelihood(theta: np.ndarray) -> np.ndarray:
             theta = np.atleast_2d(theta)
             mu = predict(theta)
             if self.noise == "dirichlet":
-                return _dirichlet_loglik(modes, mu, 10.0 ** theta[:, -1])
+                n_s = modes.shape[-1]
+                return _dirichlet_loglik(
+                    modes.reshape(-1, n_s), mu.reshape(mu.shape[0], -1, n_s), 10.0 ** theta[:, -1]
+                )
             sig = (
                 np.full(theta.shape[0], float(self.sigma))
                 if self.sigma is not None
                 else 10.0 ** theta[:, -1]
-            )[:, None, None]
+            )[:, None, None, None]
             z = (modes - mu) / sig
             ll = np.where(zero, log_ndtr(-mu / sig), -0.5 * z**2 - np.log(sig) - 0.9189385332046727)
-            return ll.sum(axis=(1, 2))
+            return ll.sum(axis=(1, 2, 3))
 
         def log_prior(theta: np.ndarray) -> np.ndarray:
             theta = np.atleast_2d(theta)
@@ -505,7 +557,10 @@ class ReactionTransportInversion(InverseProblem):
         flat = theta.reshape(-1, theta.shape[-1])
         ll = res.posterior["log_likelihood"].values.reshape(-1)
         best = flat[int(np.argmax(ll))]  # flat prior: max likelihood draw = MAP draw
-        fitted = predict(best[None])[0]
+        fitted = predict(best[None])[0]  # (T, N, S)
+        times = _as_times(self.time)
+        single = np.ndim(self.time) == 0
+        fm = (("x", "mineral"), fitted[0]) if single else (("time", "x", "mineral"), fitted)
         estimate = xr.Dataset(
             {
                 "mean": ("parameter", flat.mean(axis=0)),
@@ -513,9 +568,10 @@ class ReactionTransportInversion(InverseProblem):
                 "q05": ("parameter", np.quantile(flat, 0.05, axis=0)),
                 "q95": ("parameter", np.quantile(flat, 0.95, axis=0)),
                 "map": ("parameter", best),
-                "fitted_modes": (("x", "mineral"), fitted),
+                "fitted_modes": fm,
             },
             coords={
+                **({} if single else {"time": times}),
                 "parameter": names,
                 "x": self.model.grid.centres,
                 "mineral": observed,
@@ -536,7 +592,7 @@ class ReactionTransportInversion(InverseProblem):
             "prior_bounds": {
                 n: (float(a), float(b)) for n, a, b in zip(names, lo, hi, strict=True)
             },
-            "time": float(self.time),
+            "time": float(times[0]) if single else times,
             "network": self.model.network.name,
             "surface_laws": sorted({r.surface_law for r in self.model.network.reactions}),
         }

@@ -274,19 +274,20 @@ class ReactionNetwork:
     def limit_extents(self, x: np.ndarray, xi: np.ndarray) -> np.ndarray:
         """Scale reaction extents ``xi`` (..., R) so no species is consumed below zero.
 
-        Each reaction's extent is multiplied by ``min(1, x_s / need_s)`` over the species it consumes
-        (``need_s = -N_sj xi_j > 0``); keeps the Euler step mass-conserving near exhaustion.
+        A species s consumed by several reactions limits them jointly: with ``need_sj = -N_sj xi_j``
+        and the total demand ``T_s = Σ_j max(need_sj, 0)``, every reaction consuming s is scaled
+        by at most ``f_s = min(1, x_s / T_s)``, and reaction j by ``min_s f_s`` over the species it
+        consumes. Then ``x_s + Σ_j N_sj ξ_j f_j ≥ x_s - f_s T_s ≥ 0``, so the step never needs
+        clipping and conserves every ``wᵀx`` (``wᵀN = 0``) to round-off, also when two reactions
+        draw on one solid.
         """
         negN = self._arrays()[6]
         need = xi[..., None, :] * negN  # (..., S, R)
         pos = need > 0
-        ratio = np.divide(
-            np.broadcast_to(x[..., :, None], need.shape),
-            need,
-            out=np.full(need.shape, np.inf),
-            where=pos,
-        )
-        return xi * np.minimum(1.0, ratio.min(axis=-2))
+        total = np.where(pos, need, 0.0).sum(axis=-1)  # (..., S)
+        f = np.minimum(1.0, np.divide(x, total, out=np.full(total.shape, np.inf), where=total > 0))
+        per = np.where(pos, f[..., :, None], np.inf)  # (..., S, R)
+        return xi * np.minimum(1.0, per.min(axis=-2))
 
     def _apply(self, x: np.ndarray, xi: np.ndarray) -> np.ndarray:
         xn = x + xi @ self._arrays()[5].T
