@@ -87,3 +87,27 @@ def test_epma_bad_input(root, tmp_path):
                               "--tiles", "50"])  # fmt: skip
     assert res.exit_code == 2 and "--tiles" in res.stderr
     assert "Traceback" not in res.output
+
+
+def test_epma_se_mixed_density_options(root, tmp_path):
+    out = tmp_path / "o2"
+    args = ["imaging", "epma", str(root / ".map/1"), str(root / ".qnt"), "--se", "qntmap_compat",
+            "--mixed-pixels", "--density", "Ol=3.32,Qtz=2.65", "--out", str(out), "--json"]  # fmt: skip
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    mass = data["whole_area_mass_weighted_wt%"]["SiO2"]
+    assert mass < data["whole_area_mean_wt%"]["SiO2"]  # quartz is the lighter phase
+    pmm = pd.read_csv(out / "phase_mean_mass.csv", index_col=0)
+    assert pmm.loc["Whole area", "SiO2"] == pytest.approx(mass, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    "extra", [["--se", "bootstrap"], ["--density", "Ol=heavy"], ["--density", "Ol=3.3"]]
+)
+def test_epma_bad_new_options_exit_2(root, tmp_path, extra):
+    args = ["imaging", "epma", str(root / ".map/1"), str(root / ".qnt"), *extra,
+            "--out", str(tmp_path / "o3")]  # fmt: skip
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert len(res.output.strip().splitlines()) == 1

@@ -62,44 +62,68 @@ def test_calibrated_synthetic_resolution_20_seeds():
     raw_vp, vp, mass = [], [], []
     for seed in range(20):
         s = simulate_line_scan(m, RESP, 1.0, baseline=2.0, random_state=seed)
-        res = LaserDeconvolution(RESP).fit(s, dt=1.0)
+        res = LaserDeconvolution(RESP).fit(s, dt=1.0)  # default: λ by GCV
         est = res.estimate.sharpened.values[0, 0]
         raw_vp.append(valley_to_peak(s - 2.0, I, J))
         vp.append(valley_to_peak(est, I, J))
         mass.append(est.sum() / (m.sum() * hsum))
     vp, mass = np.array(vp), np.array(mass)
     assert min(raw_vp) > 0.9  # unresolved in the raw trace
-    assert np.sum(vp < 0.5) >= 15  # resolved in a large majority of seeds (measured 17/20)
+    assert np.sum(vp < 0.5) >= 18  # resolved in a large majority of seeds (measured 20/20)
     assert np.all(np.abs(mass - 1) < 0.05)  # total mass within ± 5 % in every seed
 
 
 @pytest.mark.slow
-def test_automatic_lambda_against_the_oracle():
-    """GCV's λ is within one decade of the oracle-MSE λ; the discrepancy λ is larger (smoother).
+def test_automatic_lambda_within_one_decade_of_the_oracle():
+    """The default rule (GCV) picks λ within one decade of the oracle-MSE λ on most seeds.
 
-    On this two-Dirac set-up the MSE falls monotonically as λ → 0 (NNLS is itself sparse), so the
-    oracle sits near the small end of the grid; the discrepancy rule stops 1-2.5 decades above it
-    (it still resolves the pair and conserves mass, see the 20-seed test).
+    Oracle: the λ of the fit's own grid whose fixed-λ refit has the smallest MSE against the true
+    shot masses. On this two-Dirac set-up the MSE falls until ≈ 10⁻⁶ λ₀ and is flat below it
+    (NNLS is itself sparse), so the oracle sits at the small end of the grid; the discrepancy rule
+    stops 1–2.8 decades above it (measured 0/20 within one decade).
     """
     m = _particles()
     hsum = RESP.kernel(1.0, N).sum()
-    dist = {"discrepancy": [], "gcv": []}
-    for seed in range(6):
+    dist, mse_ratio = [], []
+    for seed in range(12):
         s = simulate_line_scan(m, RESP, 1.0, baseline=2.0, random_state=100 + seed)
-        chosen = {
-            c: LaserDeconvolution(RESP, criterion=c, n_lambda=24).fit(s, dt=1.0) for c in dist
-        }
-        grid = chosen["gcv"].criterion.lam_value.values[0]
+        res = LaserDeconvolution(RESP, n_lambda=24).fit(s, dt=1.0)
+        assert res.hyperparameters["criterion"] == "gcv"
+        grid = res.criterion.lam_value.values[0]
         mse = []
         for lam in grid:
             fit = LaserDeconvolution(RESP, lam=float(lam)).fit(s, dt=1.0)
             mse.append(np.mean((fit.estimate.sharpened.values[0, 0] - m * hsum) ** 2))
-        oracle = grid[int(np.argmin(mse))]
-        for c, res in chosen.items():
-            dist[c].append(abs(np.log10(res.hyperparameters["lam"][0] / oracle)))
-    gcv, disc = np.array(dist["gcv"]), np.array(dist["discrepancy"])
-    assert np.sum(gcv <= 1.0) >= 4, gcv  # measured: see the docs page
-    assert np.all(disc <= 2.6), disc
+        chosen = res.hyperparameters["lam"][0]
+        dist.append(abs(np.log10(chosen / grid[int(np.argmin(mse))])))
+        mse_ratio.append(mse[int(np.argmin(np.abs(grid - chosen)))] / min(mse))
+    dist = np.array(dist)
+    assert np.sum(dist <= 1.0) >= 10, dist  # measured 11/12 (19/20 on seeds 100-119)
+    # the MSE at the chosen λ is near the oracle's (measured median 1.43, range 1.0-4.5: the MSE
+    # drops steeply just above the flat region)
+    assert np.median(mse_ratio) < 2.0, mse_ratio
+
+
+@pytest.mark.slow
+def test_bootstrap_interval_of_a_feature_mass_is_calibrated():
+    """Nominal 90 % parametric-bootstrap intervals of the mass of the particle pair (a window of
+    ± 6 samples around it) cover the truth in ≈ 90 % of 40 synthetic lines (measured 35/40 here,
+    36/40 on seeds 0-39 with 100 draws). Pointwise intervals and the whole-line total are not
+    calibrated: the total carries a 1.4 % bias (baseline vs a spread of small shots) against a 0.8 %
+    bootstrap spread (measured coverage 5/40); see docs/methods/laicpms.md."""
+    m = _particles()
+    truth = m * Problem(np.ones(N), RESP.kernel(1.0, N)).Ht(np.ones(N))
+    s = np.stack(
+        [simulate_line_scan(m, RESP, 1.0, baseline=2.0, random_state=1000 + k) for k in range(40)]
+    )
+    res = LaserDeconvolution(RESP, n_bootstrap=50, random_state=0).fit(s, dt=1.0)
+    win = slice(I - 6, J + 7)
+    boot = res.posterior.sharpened.values[0, :, 0, :, win].sum(-1)  # draw, line
+    lo, hi = np.quantile(boot, [0.05, 0.95], axis=0)
+    tv = truth[win].sum()
+    covered = np.sum((lo <= tv) & (tv <= hi))
+    assert 31 <= covered <= 39, covered  # binomial(40, 0.9): 31-39 holds 99 % of the mass
+    assert np.mean(hi - lo) / tv == pytest.approx(2 * 1.645 * 0.0087, rel=0.3)  # ≈ Poisson width
 
 
 def test_penalties_and_richardson_lucy_sharpen_and_conserve_mass():
@@ -148,7 +172,7 @@ def test_result_contents_and_bootstrap():
     mu = simulate_line_scan(m, RESP, 1.0, baseline=2.0)
     fit = res.estimate.fitted.values[0, 0]
     assert np.sqrt(np.mean((fit - mu) ** 2)) / np.sqrt(np.mean(mu**2)) < 0.05
-    assert res.hyperparameters["criterion"] == "discrepancy"
+    assert res.hyperparameters["criterion"] == "gcv"
     assert res.estimate.sharpened.attrs["units"]
 
 

@@ -121,8 +121,8 @@ def laicpms_deconvolve(
         str, typer.Option("--penalty", help="l2 | d1 | d2 | l1 | tv | none | richardson_lucy")
     ] = "l2",
     criterion: Annotated[
-        str, typer.Option("--criterion", help="discrepancy | gcv | lcurve | evidence")
-    ] = "discrepancy",
+        str, typer.Option("--criterion", help="gcv | discrepancy | lcurve | evidence")
+    ] = "gcv",
     n_lambda: Annotated[int, typer.Option("--n-lambda", help="Points on the λ grid.")] = 24,
     n_bootstrap: Annotated[
         int, typer.Option("--bootstrap", help="Parametric-bootstrap replicates (0: none).")
@@ -209,7 +209,7 @@ def demo_section(report: Report, out: Path) -> dict:
     sec.text(
         "Six synthetic lines, each with two equal particles 7 samples apart (0.6 × the 11.65-sample "
         "FWHM of a log-normal washout), peak ≈ 1000 counts, baseline 2, Poisson noise: unresolved "
-        "in the raw scans; Tikhonov-NNLS with λ by the discrepancy principle."
+        "in the raw scans; Tikhonov-NNLS with λ by generalised cross-validation."
     )
     _section(sec, res, out)
     sec.table(
@@ -238,7 +238,7 @@ def demo_section(report: Report, out: Path) -> dict:
 
 
 # -- imaging epma: QntMap-compatible EPMA map quantification (issue 17) ----------------------------
-def _epma_run(xmap, qnt, *, add_phase, fix_table, fine_th, tiles=None):
+def _epma_run(xmap, qnt, *, add_phase, fix_table, fine_th, tiles=None, se="delta", mixed=False):
     from petroinfer.errors import InputError
     from petroinfer.imaging import quantify_epma
 
@@ -263,18 +263,41 @@ def _epma_run(xmap, qnt, *, add_phase, fix_table, fine_th, tiles=None):
             raise InputError(
                 "--tiles must be two positive pixel counts MX,MY", value=tiles
             ) from None
+    if se not in ("delta", "qntmap_compat", "none"):
+        raise InputError("--se must be delta, qntmap_compat or none", value=se)
     return quantify_epma(
-        xmap, qnt, extra_centres=extra or None, fix=fix_table, fine_th=fine_th, tiles=tile_px
-    )
+        xmap, qnt, extra_centres=extra or None, fix=fix_table, fine_th=fine_th, tiles=tile_px,
+        se=None if se == "none" else se, mixed_pixels=mixed,
+    )  # fmt: skip
 
 
-def _epma_outputs(res, out: Path, sec=None) -> list[str]:
+def _epma_density(spec: str | None) -> dict[str, float] | None:
+    """``--density Ol=3.32,Qtz=2.65`` → {"Ol": 3.32, "Qtz": 2.65} (g/cm³)."""
+    from petroinfer.errors import InputError
+
+    if not spec:
+        return None
+    out = {}
+    for item in spec.split(","):
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise InputError(
+                "--density must be PHASE=VALUE pairs separated by commas (g/cm³)", value=item
+            ) from None
+    return out
+
+
+def _epma_outputs(res, out: Path, sec=None, density=None) -> list[str]:
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
     write_csv(res.phase_fraction().rename("fraction").to_frame(), out / "phase_fraction.csv")
     write_csv(res.summary(), out / "summary.csv")
     write_csv(res.phase_mean(), out / "phase_mean.csv")
+    if density:
+        write_csv(res.phase_mean(density=density), out / "phase_mean_mass.csv")
     write_csv(res.params, out / "parameters.csv")
     from petroinfer.io import atomic_path
 
@@ -295,7 +318,7 @@ def _epma_outputs(res, out: Path, sec=None) -> list[str]:
     return names
 
 
-def _epma_section(sec, res, out: Path) -> None:
+def _epma_section(sec, res, out: Path, density=None) -> None:
     sec.text(
         "Raw X-ray count maps quantified with the spot analyses as internal standards (Yasumoto et "
         "al. 2018, Am. Mineral. 103:1690; QntMap-compatible): nearest-centre labels refined by a "
@@ -306,9 +329,15 @@ def _epma_section(sec, res, out: Path) -> None:
     sec.table(res.phase_mean().round(3), caption="Mean wt% per phase (hard cluster) and overall")
     sec.table(
         res.phase_fraction().rename("mean membership").to_frame().round(5),
-        caption="Phase abundance as mean Poisson-LDA membership",
+        caption="Phase abundance as mean Poisson-LDA membership"
+        + (" (sub-pixel fractions: mixed pixels unmixed)" if res.metadata["mixed_pixels"] else ""),
     )
-    _epma_outputs(res, out, sec)
+    if density:
+        sec.table(
+            res.phase_mean(density=density).round(3),
+            caption="Mass-weighted (density-weighted) mean wt% per phase and overall",
+        )
+    _epma_outputs(res, out, sec, density)
 
 
 @app.command("epma")
@@ -351,6 +380,23 @@ def epma(
     qnt_conditions: Annotated[
         Path | None, typer.Option("--qnt-conditions", help="conditions_qnt.csv instead of elemw.")
     ] = None,
+    se: Annotated[
+        str,
+        typer.Option("--se", help="Standard errors: delta (default), qntmap_compat or none."),
+    ] = "delta",
+    mixed_pixels: Annotated[
+        bool,
+        typer.Option(
+            "--mixed-pixels", help="Quantify with sub-pixel phase fractions (boundary pixels)."
+        ),
+    ] = False,
+    density: Annotated[
+        str | None,
+        typer.Option(
+            "--density",
+            help="Phase densities PHASE=g/cm3,... : also write mass-weighted phase_mean_mass.csv.",
+        ),
+    ] = None,
     out: OutOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -371,9 +417,11 @@ def epma(
         if fix is not None
         else None
     )
+    rho = _epma_density(density)
     res = _epma_run(
-        xmap, qnt, add_phase=add_phase or [], fix_table=fix_table, fine_th=fine_th, tiles=tiles
-    )
+        xmap, qnt, add_phase=add_phase or [], fix_table=fix_table, fine_th=fine_th, tiles=tiles,
+        se=se, mixed=mixed_pixels,
+    )  # fmt: skip
     pm = res.phase_mean()
     summary: dict[str, object] = {
         "map": f"{xmap.sizes['x']} x {xmap.sizes['y']} px, elements {list(res.centres.columns)}",
@@ -381,11 +429,16 @@ def epma(
         "phase_fraction": {k: round(float(v), 5) for k, v in res.phase_fraction().items()},
         "whole_area_mean_wt%": {k: round(float(v), 4) for k, v in pm.loc["Whole area"].items()},
     }
+    if rho:
+        pmm = res.phase_mean(density=rho)
+        summary["whole_area_mass_weighted_wt%"] = {
+            k: round(float(v), 4) for k, v in pmm.loc["Whole area"].items()
+        }
     if out is not None:
         from petroinfer.report import Report
 
         rep = Report("EPMA map quantification", inputs=[map_dir, qnt_dir])
-        _epma_section(rep.section("EPMA map quantification"), res, out)
+        _epma_section(rep.section("EPMA map quantification"), res, out, rho)
         rep.save(out / "report.html")
         summary["out"] = str(out)
     emit(summary, json_out=json_out, out=out, title="petroinfer imaging epma")
@@ -408,8 +461,11 @@ def epma_demo_section(report: Report, out: Path) -> dict:
         add_phase=[], fix_table=None, fine_th=0.9,
     )  # fmt: skip
     sec = report.section("EPMA map quantification (QntMap minimal data set, © 2018 JAMSTEC)")
-    _epma_section(sec, res, out / "epma")
-    sec.code("petroinfer imaging epma minimal/.map/1 minimal/.qnt --out results/")
+    _epma_section(sec, res, out / "epma", {"Ol": 3.32, "Qtz": 2.65})
+    sec.code(
+        "petroinfer imaging epma minimal/.map/1 minimal/.qnt --density Ol=3.32,Qtz=2.65 "
+        "--out results/"
+    )
     pm = res.phase_mean()
     return {"SiO2_mean": round(float(pm.loc["Whole area", "SiO2"]), 5)}
 

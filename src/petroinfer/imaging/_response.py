@@ -90,7 +90,9 @@ class PulseResponse:
         if n is None:
             n = max(1, math.ceil(self.quantile(1 - _TAIL) / dt))
         edges = np.arange(int(n) + 1) * float(dt)
-        return np.diff(self.cdf(edges))
+        F = self.cdf(edges)
+        F[0] = 0.0  # causal: any mass a family puts before the pulse (ex-Gaussian) goes to sample 0
+        return np.diff(F)
 
     @property
     def n_params(self) -> int:
@@ -275,7 +277,9 @@ class ExGaussianResponse(PulseResponse):
     r"""Exponentially modified Gaussian: :math:`N(\mu, s^2) \otimes \mathrm{Exp}(\tau)`.
 
     ``center`` :math:`\mu` (s), ``width`` :math:`s` (s), ``tail`` :math:`\tau` (s): a Gaussian
-    transport delay followed by a well-mixed volume of time constant :math:`V/Q`.
+    transport delay followed by a well-mixed volume of time constant :math:`V/Q`. The Gaussian
+    puts a mass :math:`\approx\Phi(-\mu/s)` before the pulse (t < delay); :meth:`kernel` folds it
+    into the first sample so the kernel stays causal and sums to 1.
 
     Parameters
     ----------

@@ -189,10 +189,12 @@ class LaserDeconvolution(InverseProblem):
         the value reported in ``hyperparameters["lam"]``), or ``"auto"`` to choose it on a grid
         of ``n_lambda`` values log-spaced from :math:`10^2\lambda_0` to :math:`10^{-6}\lambda_0`,
         :math:`\lambda_0 = \bar w\sum_j h_j^2`, by ``criterion``.
-    criterion : {"discrepancy", "gcv", "lcurve", "evidence"}
-        Rule for ``lam="auto"``: the largest λ with Pearson :math:`\chi^2 \le \tau N` (model
-        weights), generalised cross-validation, the L-curve corner, or the Laplace evidence
-        (``l2`` only).
+    criterion : {"gcv", "discrepancy", "lcurve", "evidence"}
+        Rule for ``lam="auto"``: generalised cross-validation with the active-set effective
+        degrees of freedom (default: within one decade of the oracle-MSE λ in 19 of 20 seeds of
+        the calibrated test), the largest λ with Pearson :math:`\chi^2 \le \tau N` (model
+        weights; 1–2.8 decades too smooth on sparse targets), the L-curve corner, or the Laplace
+        evidence (``l2`` only).
     n_lambda : int
         Points on the λ grid (log-spaced over 8 decades; iteration counts for RL).
     discrepancy_tau : float
@@ -208,7 +210,9 @@ class LaserDeconvolution(InverseProblem):
         adjacent lines (quadratic penalties only; 0 = independent lines).
     n_bootstrap : int
         Parametric-bootstrap replicates (Poisson resampling of the fitted signal, re-solved at the
-        chosen λ) for 90 % intervals; 0 = none.
+        chosen λ); 0 = none. Percentile intervals of the integrated mass of a feature (a time
+        window) are calibrated (≈ 90 % coverage of nominal 90 % on the synthetic test); pointwise
+        values and the whole-line total are not (regularisation and baseline bias).
     solver : {"auto", "exact", "iterative"}
         ``exact``: active-set NNLS on the augmented system line by line (or coordinate descent for
         ``l1``) — the reference for short scans; ``iterative``: FISTA / Condat–Vũ vectorised over
@@ -227,15 +231,17 @@ class LaserDeconvolution(InverseProblem):
     weights :math:`w_i = 1/\max(\hat\mu_i, 1)` from the model (two IRLS passes per λ); objective
     :math:`\tfrac12\lVert W^{1/2}(Hm + b - s)\rVert^2 + R_\lambda(m)`, :math:`m, b \ge 0`
     (imaging_texture.md §B.5; Aonishi et al. 2018 forward model [A], the rest [R]). Solvers: FISTA
-    with adaptive restart (Beck & Teboulle 2009; O'Donoghue & Candès 2015) for the quadratic and
-    L1 penalties, Condat–Vũ primal–dual splitting (Condat 2013) for TV, Richardson–Lucy
+    with adaptive restart (Beck & Teboulle 2009; O'Donoghue & Candès 2015), preconditioned by the
+    diagonal of the row sums of the (entrywise non-negative) data Hessian and warm-started from the
+    Tikhonov–Wiener solution, for the quadratic and L1 penalties, Condat–Vũ primal–dual splitting (Condat 2013) for TV, Richardson–Lucy
     (Richardson 1972; Lucy 1974). GCV :math:`V = N\chi^2/(N - df)^2` with df on the active set
     (local linearisation; Zou, Hastie & Tibshirani 2007 for the lasso); discrepancy principle
     (Morozov 1966); L-curve (Hansen 1992) corner taken as the point of the normalised log–log
     curve closest to its lower-left corner; evidence
     :math:`\tfrac12|A|\log\lambda - \tfrac12\log\det(H_A^\top W H_A + \lambda I) - \tfrac12\chi^2
     - \tfrac{\lambda}{2}\lVert m\rVert^2` (MacKay 1992, active-set Laplace approximation). df and
-    evidence use at most 16 evenly spaced lines per isotope.
+    evidence use at most 16 evenly spaced lines per isotope (df: fewer on lines longer than 400
+    samples).
 
     Examples
     --------
@@ -245,7 +251,7 @@ class LaserDeconvolution(InverseProblem):
     >>> s = simulate_line_scan(m, resp, 0.1, baseline=2.0, random_state=0)
     >>> res = LaserDeconvolution(resp, n_lambda=12).fit(s, dt=0.1)
     >>> list(res.estimate.sharpened.dims), res.hyperparameters["criterion"]
-    (['isotope', 'line', 'time'], 'discrepancy')
+    (['isotope', 'line', 'time'], 'gcv')
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Any]]] = {
@@ -271,7 +277,7 @@ class LaserDeconvolution(InverseProblem):
         *,
         penalty: str = "l2",
         lam: float | str = "auto",
-        criterion: str = "discrepancy",
+        criterion: str = "gcv",
         n_lambda: int = 36,
         discrepancy_tau: float = 1.0,
         baseline: str | float = "fit",
@@ -434,25 +440,25 @@ class LaserDeconvolution(InverseProblem):
     def _solve_irls(self, prob, lam, x, w):
         ok = True
         exact = self._use_exact(prob)
-        for _ in range(2):
+        for k in range(2):
             if exact:
                 x = solve_exact(prob, lam, self.penalty, w)
-            else:
-                x, conv, _ = solve(
-                    prob, lam, self.penalty, w, x, tol=self.tol, max_iter=self.max_iter
-                )
-                ok &= conv
+            else:  # the first pass only sets the weights: a 10× looser tolerance
+                tol = self.tol * (10.0 if k == 0 else 1.0)
+                x, conv, _ = solve(prob, lam, self.penalty, w, x, tol=tol, max_iter=self.max_iter)
+                ok &= conv or k == 0
             w = 1.0 / np.maximum(prob.mu(x), 1.0)
         return x, w, ok
 
     def _fit_path(self, prob):
         w = prob.initial_weights()
-        x = prob.initial_x()
         if self.lam != "auto":
             lam = float(self.lam)
+            x = prob.initial_x(lam if self.penalty == "l2" and lam > 0 else None, w)
             x, w, ok = self._solve_irls(prob, lam, x, w)
             return x, None, lam, ok
         grid = self._grid(prob, w)
+        x = prob.initial_x(grid[0] if self.penalty == "l2" else None, w)
         want_ev = self.criterion == "evidence"
         rows, xs, ok_all = [], [], True
         for lam in grid:
@@ -607,10 +613,13 @@ class LaserDeconvolution(InverseProblem):
             reps = rng.poisson(np.broadcast_to(mu, (self.n_bootstrap, *mu.shape))).astype(float)
             bp = Problem(reps, h, fit_baseline=prob.fit_baseline, coupling=self.coupling)
             w = np.broadcast_to(1.0 / np.maximum(mu, 1.0), reps.shape)
-            x0 = np.broadcast_to(x, (*reps.shape[:-1], n + 1)).copy()
-            xb, _, _ = solve(
-                bp, chosen[i], self.penalty, w, x0, tol=self.tol * 10, max_iter=self.max_iter
-            )
+            if self._use_exact(prob):  # same solver as the fit (the replicates are more lines)
+                xb = solve_exact(bp, chosen[i], self.penalty, w)
+            else:
+                x0 = np.broadcast_to(x, (*reps.shape[:-1], n + 1)).copy()
+                xb, _, _ = solve(
+                    bp, chosen[i], self.penalty, w, x0, tol=self.tol * 10, max_iter=self.max_iter
+                )
             draws.append(xb[..., :n] * colsum / sc[i])
         arr = np.stack(draws, axis=1)[None]  # chain, draw, isotope, line, time
         return xr.Dataset(

@@ -13,6 +13,8 @@ import numpy as np
 from scipy.linalg import eigh
 from scipy.optimize import nnls as _scipy_nnls
 
+from petroinfer.errors import ModelError
+
 __all__ = [
     "FistaResult",
     "fista",
@@ -323,6 +325,7 @@ def fista(
     tol: float = 1e-6,
     max_iter: int = 1000,
     restart: bool = True,
+    metric: np.ndarray | None = None,
 ) -> FistaResult:
     r"""FISTA for :math:`\min_x f(x) + g(x)`, f smooth, g with a cheap proximal operator.
 
@@ -351,6 +354,14 @@ def fista(
         Iteration cap.
     restart : bool
         Gradient-based adaptive restart of the momentum.
+    metric : ndarray, optional
+        Positive diagonal metric :math:`D` (broadcast against ``x``) with
+        :math:`\nabla^2 f \preceq L D`: the step becomes :math:`1/(L D_j)` per coordinate
+        (diagonal preconditioning; ``prox`` then receives the step as an array and must be
+        separable). For a non-negative quadratic Hessian :math:`M` the row sums
+        :math:`D = M\mathbf 1` are such a metric with ``L = 1`` (diagonal dominance). The
+        stopping rule uses the gradient mapping :math:`L D \odot (y - x^+)`. Not combined with
+        backtracking.
 
     Returns
     -------
@@ -383,12 +394,15 @@ def fista(
     backtrack = lipschitz_max is not None
     L_max = float(lipschitz_max) if backtrack else L
     f_val = f if f is not None else (lambda z: f_grad(z)[0])
+    if metric is not None and backtrack:
+        raise ModelError("fista: metric and lipschitz_max (backtracking) cannot be combined")
+    dmet = None if metric is None else np.broadcast_to(np.asarray(metric, float), x.shape)
     for it in range(1, int(max_iter) + 1):
         fy, gy = f_grad(y)
         if backtrack:
             L = max(L * 0.7, 1e-8)
         while True:
-            step = 1.0 / L
+            step = 1.0 / L if dmet is None else 1.0 / (L * dmet)
             x_new = prox(y - step * gy, step)
             d = x_new - y
             if not backtrack:
@@ -403,7 +417,8 @@ def fista(
         t_new = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * t * t))
         y = x_new + ((t - 1.0) / t_new) * dx
         x, t = x_new, t_new
-        if L * np.abs(d).max(initial=0.0) <= tol:
+        gmap = d if dmet is None else dmet * d
+        if L * np.abs(gmap).max(initial=0.0) <= tol:
             return FistaResult(x, it, True, L)
     return FistaResult(x, int(max_iter), False, L)
 
