@@ -12,9 +12,12 @@ Run: ``python benchmarks/bench_fcm.py`` (writes ``benchmarks/results/fcm.json``)
    on the same pixels as a 1000 × N/1000 image.
 2. **Out-of-core map**: a 4096 × 4096 × 12 synthetic map (3 domains) generated lazily chunk by
    chunk into a chunked NetCDF file (never held whole: 0.75 GB as float32, 1.5 GB as float64), then
-   opened lazily and segmented by :func:`petroinfer.geochem.segment_map` (SFCM, c = 3, 1024² chunks,
-   float32) on the embedded Dask cluster, in a child process whose peak resident memory is recorded
-   (``ru_maxrss``). Passes are capped (``--passes``). ``--part map`` re-runs only this part.
+   opened lazily and segmented end to end by :func:`petroinfer.geochem.segment_map` (SFCM, c = 3,
+   512² blocks, float32; statistics, overview, passes, outputs written block by block to NetCDF or
+   Zarr, then the CLI's read-back for figures) on the embedded Dask cluster, in a child process per
+   output format. Peak resident memory is sampled by stage with psutil and checked against
+   ``ru_maxrss``. Passes are capped (``--passes``). ``--part map`` re-runs only this part;
+   ``--chunks`` and ``--formats netcdf,zarr`` choose the block side and the outputs.
 """
 
 from __future__ import annotations
@@ -144,36 +147,96 @@ def write_map(path: str, chunks: int) -> dict:
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}  # fmt: skip
 
 
-def map_scale(passes: int, chunks: int, path: str) -> dict:
+class _RSSSampler:
+    """Peak resident memory (MiB) by stage: psutil sampling every 20 ms in a thread, plus
+    ``ru_maxrss`` (the kernel's high-water mark) as a check."""
+
+    def __init__(self) -> None:
+        import threading
+
+        import psutil
+
+        self.proc = psutil.Process()
+        self.peak = 0
+        self.stop = False
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while not self.stop:
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(0.02)
+
+    def stage(self) -> float:
+        """Peak RSS since the previous call (MiB), then reset."""
+        peak = max(self.peak, self.proc.memory_info().rss) / 2**20
+        self.peak = 0
+        return peak
+
+
+def map_scale(passes: int, chunks: int, path: str, fmt: str) -> dict:
+    """Segment the lazily opened map end to end: statistics, overview, passes, outputs written
+    block by block to NetCDF or Zarr, then the read-back the CLI does (sub-sampled label and
+    entropy maps for the figures, cluster fractions)."""
     import xarray as xr
 
+    import petroinfer.geochem._fcm_map as fm
     from petroinfer.geochem import segment_map
 
-    maps = xr.open_dataset(path, engine="h5netcdf", chunks={"y": chunks, "x": chunks})["maps"]
+    rss = _RSSSampler()
+    stages: dict[str, float] = {}
+    orig = fm._stream
+    names = iter(["statistics"] + [f"pass_{i}" for i in range(1, passes + 1)])
+
+    def timed_stream(client, jobs, submit, consume, inflight):
+        name = "outputs" if getattr(consume, "__name__", "") == "<lambda>" else next(names)
+        rss.stage()
+        orig(client, jobs, submit, consume, inflight)
+        stages[name] = rss.stage()
+
+    fm._stream = timed_stream
+    maps = xr.open_dataset(path, engine="h5netcdf", chunks={})["maps"]
+    before = rss.stage()
+    out = Path(path).with_suffix(".seg.zarr" if fmt == "zarr" else ".seg.nc")
     t = time.perf_counter()
     res = segment_map(maps, 3, chunks=chunks, max_iter=passes, n_workers=2, tol=1e-3,
-                      random_state=0)  # fmt: skip
-    fit_s = time.perf_counter() - t
-    peak_fit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    label_counts = np.bincount(res.estimate["label"].data[::64, ::64].compute().ravel())
+                      out=out, out_format=fmt, random_state=0)  # fmt: skip
+    seg_s = time.perf_counter() - t
+    after_seg = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss.stage()
+    est = res.estimate
+    step = max(1, MAP // 1024)
+    _ = est["label"][::step, ::step].values, est["entropy"][::step, ::step].values
+    sizes = np.asarray(res.diagnostics["cluster_pixels"], float)
+    readback = rss.stage()
     wall = time.perf_counter() - t
+    est.close()
+    import shutil
+
+    shutil.rmtree(out) if out.is_dir() else out.unlink()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: KiB)
     return {
         "shape": [MAP, MAP, N_EL],
         "map_size_mib_float32": MAP * MAP * N_EL * 4 / 2**20,
         "map_size_mib_float64": MAP * MAP * N_EL * 8 / 2**20,
-        "input": "chunked NetCDF (256² × 12 HDF5 chunks), opened lazily",
+        "input": "chunked NetCDF (256² × 12 HDF5 chunks), opened lazily (chunks={})",
+        "output_format": fmt,
         "chunks": chunks,
         "working_dtype": "float32",
         "passes": res.diagnostics["n_passes"],
         "converged": res.diagnostics["converged"],
         "centre_shift": res.diagnostics["centre_shift"],
+        "segment_s": seg_s,
         "wall_s": wall,
-        "s_per_pass": wall / max(res.diagnostics["n_passes"], 1),
+        "s_per_block_pass": seg_s
+        / ((res.diagnostics["n_passes"] + 2) * res.diagnostics["n_chunks"]),
+        "rss_mib_before": before,
+        "peak_rss_mib_by_stage": stages,
+        "peak_rss_mib_readback": readback,
+        "peak_rss_mib_after_segment_map": after_seg,
         "peak_rss_mib": peak,
-        "fit_s": fit_s,
-        "peak_rss_mib_after_fit": peak_fit,
-        "label_fractions_subsample": (label_counts / label_counts.sum()).round(3).tolist(),
+        "peak_over_map_float32": peak / (MAP * MAP * N_EL * 4 / 2**20),
+        "cluster_fractions": (sizes / sizes.sum()).round(3).tolist(),
+        "mean_entropy_nat": res.diagnostics["mean_entropy"],
     }
 
 
@@ -184,31 +247,35 @@ def main() -> None:
     )
     ap.add_argument("--path", default="/tmp/petroinfer_bench_map4096.nc")
     ap.add_argument("--passes", type=int, default=6)
-    ap.add_argument("--chunks", type=int, default=1024)
+    ap.add_argument("--chunks", type=int, default=512)
+    ap.add_argument("--formats", default="netcdf,zarr")
     args = ap.parse_args()
     if args.part == "child-write":  # child processes: their own peak memory
         print(json.dumps(write_map(args.path, args.chunks)))
         return
-    if args.part == "child-map":
-        print(json.dumps(map_scale(args.passes, args.chunks, args.path)))
+    if args.part.startswith("child-map"):
+        print(json.dumps(map_scale(args.passes, args.chunks, args.path, args.formats)))
         return
     result: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                 "load_avg": os.getloadavg()}}  # fmt: skip
     if args.part in ("all", "iter"):
         result["per_iteration"] = per_iteration()
     if args.part in ("all", "map"):
-        for part in ("write", "map"):
+        jobs = [("write", "netcdf")] + [("map", f) for f in args.formats.split(",")]
+        for part, fmt in jobs:
             out = subprocess.run(
                 [sys.executable, __file__, "--part", f"child-{part}", "--passes", str(args.passes),
-                 "--chunks", str(args.chunks), "--path", args.path],
+                 "--chunks", str(args.chunks), "--path", args.path, "--formats", fmt],
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
-            result[f"map_4096_{part}"] = json.loads(out.stdout.strip().splitlines()[-1])
-            print(json.dumps(result[f"map_4096_{part}"]), flush=True)
+            key = f"map_4096_chunks{args.chunks}_{part}" + (f"_{fmt}" if part == "map" else "")
+            result[key] = json.loads(out.stdout.strip().splitlines()[-1])
+            print(json.dumps(result[key]), flush=True)
         Path(args.path).unlink(missing_ok=True)
     path = Path(__file__).parent / "results" / "fcm.json"
     if args.part == "map" and path.exists():  # keep the per-iteration part of an earlier run
         old = json.loads(path.read_text())
+        old = {k: v for k, v in old.items() if not k.startswith(f"map_4096_chunks{args.chunks}_")}
         result = {**old, **result}
     path.write_text(json.dumps(result, indent=2))
     print(f"wrote {path}")

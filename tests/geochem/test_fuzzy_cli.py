@@ -103,3 +103,38 @@ def test_segment_bad_maps(tmp_path, segment_app):
     assert res.exit_code == 2, res.output
     res = runner.invoke(segment_app, ["segment", str(tmp_path / "nope.nc")])
     assert res.exit_code == 2 and "nope.nc" in res.stderr
+
+
+def test_segment_zarr_output_and_missing_pixels(tmp_path, segment_app):
+    img, truth = make_domain_map(shape=(40, 50), random_state=0)
+    img[3, 4, 1] = np.nan
+    nc = tmp_path / "maps.nc"
+    xr.Dataset({el: (("y", "x"), img[..., j]) for j, el in enumerate("ABCD")}).to_netcdf(
+        nc, engine="h5netcdf"
+    )
+    args = ["segment", str(nc), "--c", "3", "--chunks", "25"]
+    res = runner.invoke(segment_app, args)
+    assert res.exit_code == 2 and "missing='pds'" in res.stderr
+    out = tmp_path / "seg"
+    res = runner.invoke(
+        segment_app, [*args, "--missing", "pds", "--format", "zarr", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    seg = xr.open_zarr(out / "segmentation.zarr")
+    assert seg["memberships"].shape == (40, 50, 3)
+    assert np.isfinite(seg["memberships"].values).all()
+    assert adjusted_rand_score(truth.ravel(), seg["label"].values.ravel()) > 0.6
+    assert not (out / "segmentation.nc").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert sum(summary["cluster_fractions"]) == pytest.approx(1.0, abs=1e-3)
+    res = runner.invoke(segment_app, [*args, "--missing", "pds", "--format", "tiff"])
+    assert res.exit_code == 2 and "--format" in res.stderr
+    # a written Zarr store is itself a valid input
+    zin = tmp_path / "maps.zarr"
+    xr.Dataset({el: (("y", "x"), img[..., j]) for j, el in enumerate("ABCD")}).to_zarr(
+        zin, zarr_format=2, consolidated=True
+    )
+    res = runner.invoke(segment_app, ["segment", str(zin), "--c", "3", "--missing", "pds",
+                                      "--chunks", "25", "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["elements"] == ["A", "B", "C", "D"]

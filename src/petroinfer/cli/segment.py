@@ -20,10 +20,13 @@ if TYPE_CHECKING:
 __all__ = ["demo_section", "read_maps", "segment"]
 
 
-def read_maps(paths: list[Path], chunks: int) -> Any:
-    """Element maps from a NetCDF file (lazy, dask-chunked) or CSV/TXT matrices (one per element).
+def read_maps(paths: list[Path], chunks: int, missing: str = "error") -> Any:
+    """Element maps from a NetCDF file or Zarr store (lazy, dask-chunked) or CSV/TXT matrices (one
+    per element).
 
-    A folder stands for the ``*.csv``/``*.txt`` matrices inside it; the element is the file stem.
+    A folder stands for the ``*.csv``/``*.txt`` matrices inside it (or is a Zarr store when it
+    ends in ``.zarr``); the element is the file stem. Empty or NaN cells are refused unless
+    ``missing="pds"``.
     """
     import numpy as np
     import xarray as xr
@@ -31,6 +34,12 @@ def read_maps(paths: list[Path], chunks: int) -> Any:
     from petroinfer.errors import InputError
 
     files: list[Path] = []
+    if len(paths) == 1 and paths[0].suffix.lower() == ".zarr" and paths[0].is_dir():
+        try:
+            ds = xr.open_zarr(paths[0])
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"cannot read {paths[0].name} as Zarr ({exc})") from exc
+        return _pick_maps(ds, paths[0].name)
     for p in paths:
         if p.is_dir():
             files += sorted(q for q in p.iterdir() if q.suffix.lower() in (".csv", ".txt"))
@@ -45,13 +54,7 @@ def read_maps(paths: list[Path], chunks: int) -> Any:
             ds = xr.open_dataset(files[0], chunks={}, engine="h5netcdf")
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read {files[0].name} as NetCDF ({exc})") from exc
-        two_d = [k for k, v in ds.data_vars.items() if v.ndim == 2]
-        three_d = [k for k, v in ds.data_vars.items() if v.ndim == 3]
-        if three_d and not two_d:
-            return ds[three_d[0]]
-        if not two_d:
-            raise InputError(f"{files[0].name}: no 2-D element maps in the file")
-        return ds[two_d]
+        return _pick_maps(ds, files[0].name)
     maps = {}
     shape = None
     for f in files:
@@ -66,13 +69,26 @@ def read_maps(paths: list[Path], chunks: int) -> Any:
         if shape is not None and A.shape != shape:
             raise InputError(f"{f.name}: map shape differs from the first map", value=A.shape)
         shape = A.shape
-        bad = ~np.isfinite(A)
+        bad = ~np.isfinite(A) if missing != "pds" else np.isinf(A)
         if bad.any():
             i, j = np.argwhere(bad)[0]
             raise InputError(f"{f.name}: non-finite or non-numeric pixel", row=int(i),
                              column=str(j))  # fmt: skip
         maps[f.stem] = (("y", "x"), A)
     return xr.Dataset(maps)
+
+
+def _pick_maps(ds: Any, name: str) -> Any:
+    """The 2-D element maps of a dataset (or its one 3-D (y, x, element) variable)."""
+    from petroinfer.errors import InputError
+
+    two_d = [k for k, v in ds.data_vars.items() if v.ndim == 2]
+    three_d = [k for k, v in ds.data_vars.items() if v.ndim == 3]
+    if three_d and not two_d:
+        return ds[three_d[0]]
+    if not two_d:
+        raise InputError(f"{name}: no 2-D element maps in the file")
+    return ds[two_d]
 
 
 def _map_figure(da, title: str, label: str, cmap: str, out: Path | None, name: str, sec, cap: str):
@@ -105,9 +121,13 @@ def run_segment(
     out: Path | None,
     report: Report | None,
     title: str,
+    missing: str = "error",
+    fmt: str = "netcdf",
 ) -> dict[str, Any]:
-    """Segment, write ``segmentation.nc``, ``centroids.csv`` and PNG maps; return the summary."""
-    import numpy as np
+    """Segment, write ``segmentation.nc`` (or ``.zarr``), ``centroids.csv`` and PNG maps; return
+    the summary. The maps are processed and written block by block; without ``out`` the outputs
+    go to a temporary folder that is removed at the end."""
+    import tempfile
 
     from petroinfer.errors import ModelError
     from petroinfer.geochem import segment_map
@@ -116,23 +136,34 @@ def run_segment(
         n_clusters: Any = "auto" if c == "auto" else int(c)
     except ValueError:
         raise ModelError(f"--c must be 'auto' or an int; got {c!r}") from None
-    nc_path = None if out is None else out / "segmentation.nc"
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-    res = segment_map(
-        maps, n_clusters, method=method, alpha=alpha, window=window, transform=transform,
-        chunks=chunks, scheduler=scheduler, out=nc_path, random_state=seed,
-    )  # fmt: skip
+    if fmt not in ("netcdf", "zarr"):
+        raise ModelError(f"--format must be 'netcdf' or 'zarr'; got {fmt!r}")
+    with tempfile.TemporaryDirectory(prefix="petroinfer-segment-") as scratch:
+        where = Path(scratch) if out is None else out
+        where.mkdir(parents=True, exist_ok=True)
+        seg_path = where / ("segmentation.zarr" if fmt == "zarr" else "segmentation.nc")
+        res = segment_map(
+            maps, n_clusters, method=method, alpha=alpha, window=window, transform=transform,
+            missing=missing, chunks=chunks, scheduler=scheduler, out=seg_path, out_format=fmt,
+            random_state=seed,
+        )  # fmt: skip
+        summary = _summarise(res, method, out, report, title)
+    return summary
+
+
+def _summarise(res: Any, method: str, out: Path | None, report: Report | None, title: str):
+    import numpy as np
+
     est = res.estimate
     label = est["label"]
-    sizes = np.bincount(label.values.ravel(), minlength=res.hyperparameters["n_clusters"])
+    sizes = np.asarray(res.diagnostics["cluster_pixels"], dtype=float)
     summary: dict[str, Any] = {
         "shape": list(label.shape),
         "elements": [str(e) for e in est["element"].values],
         "n_clusters": res.hyperparameters["n_clusters"],
         "method": method,
         "cluster_fractions": [round(float(v), 4) for v in sizes / sizes.sum()],
-        "mean_entropy_nat": round(float(est["entropy"].mean()), 4),
+        "mean_entropy_nat": round(float(res.diagnostics["mean_entropy"]), 4),
         "passes": res.diagnostics["n_passes"],
         "converged": res.diagnostics["converged"],
         "chunks": res.diagnostics["n_chunks"],
@@ -166,7 +197,9 @@ def run_segment(
 def segment(
     maps: Annotated[
         list[Path],
-        typer.Argument(help="NetCDF file of element maps, or CSV matrices (one per element)."),
+        typer.Argument(
+            help="NetCDF file or Zarr store of element maps, or CSV matrices (one per element)."
+        ),
     ],
     c: Annotated[str, typer.Option("--c", help="Number of clusters, or auto.")] = "auto",
     method: Annotated[str, typer.Option("--method", help="s1 | s2 | chuang.")] = "s1",
@@ -175,14 +208,20 @@ def segment(
     transform: Annotated[
         str, typer.Option("--transform", help="none | anscombe | sqrt | log (count maps).")
     ] = "none",
-    chunks: Annotated[int, typer.Option("--chunks", help="Chunk side (pixels).")] = 1024,
+    chunks: Annotated[int, typer.Option("--chunks", help="Block side (pixels).")] = 512,
+    missing: Annotated[
+        str, typer.Option("--missing", help="error | pds (partial distances for NaN pixels).")
+    ] = "error",
+    fmt: Annotated[
+        str, typer.Option("--format", help="netcdf | zarr: format of the segmentation output.")
+    ] = "netcdf",
     scheduler: SchedulerOpt = None,
     seed: SeedOpt = 0,
     out: OutOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Segment element maps into phases/domains with soft memberships (spatial FCM on Dask)."""
-    data = read_maps(maps, chunks)
+    data = read_maps(maps, chunks, missing)
     rep = None
     if out is not None:
         from petroinfer.report import Report
@@ -192,6 +231,7 @@ def segment(
         data, c=c, method=method, alpha=alpha, window=window,
         transform=None if transform == "none" else transform, chunks=chunks,
         scheduler=scheduler, seed=seed, out=out, report=rep, title=f"Spatial FCM ({method})",
+        missing=missing, fmt=fmt,
     )  # fmt: skip
     if rep is not None and out is not None:
         summary["report"] = str(rep.save(out / "report.html"))

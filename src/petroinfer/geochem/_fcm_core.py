@@ -28,7 +28,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-__all__ = ["FCMState", "Neighbourhood", "run_fcm", "sq_distances", "update_memberships"]
+__all__ = [
+    "FCMState",
+    "Neighbourhood",
+    "chuang_filter",
+    "run_fcm",
+    "sq_distances",
+    "update_memberships",
+]
 
 _TINY = 1e-300
 
@@ -187,6 +194,24 @@ def _generalised(
     return D
 
 
+def chuang_filter(spec: Spec, U: np.ndarray, hood: Any) -> np.ndarray:
+    r"""Chuang et al. (2006) filter :math:`u'_{ik}\propto u_{ik}^p h_{ik}^q` of (c, n) memberships
+    (identity unless ``spec.method == "chuang"`` and (p, q) ≠ (1, 0))."""
+    if spec.method != "chuang":
+        return U
+    if spec.q != 0:
+        H = hood.smooth(U.T).T
+        W = U**spec.p * np.maximum(H, 0.0) ** spec.q
+        tot = W.sum(axis=0, keepdims=True)
+        keep = tot[0] > 0
+        scale = U.sum(axis=0, keepdims=True)  # < 1 with a noise cluster
+        return np.where(keep[None, :], W / np.where(tot > 0, tot, 1.0) * scale, U)
+    if spec.p != 1:
+        W = U**spec.p
+        return W / W.sum(axis=0, keepdims=True) * U.sum(axis=0, keepdims=True)
+    return U
+
+
 def _um(U: np.ndarray, m: float) -> np.ndarray:
     return U * U if m == 2.0 else U**m
 
@@ -240,16 +265,7 @@ def _run(spec, data, V0, U0, hood, lagdata, tol, max_iter) -> FCMState:
     for it in range(1, max_iter + 1):  # noqa: B007
         D = _generalised(spec, data, lagdata, hood, V, U)
         U_new, u_noise = update_memberships(D, spec.m, spec.beta, spec.noise)
-        if spec.method == "chuang" and spec.q != 0:
-            H = hood.smooth(U_new.T).T
-            W = U_new**spec.p * np.maximum(H, 0.0) ** spec.q
-            tot = W.sum(axis=0, keepdims=True)
-            keep = tot[0] > 0
-            scale = U_new.sum(axis=0, keepdims=True)  # < 1 with a noise cluster
-            U_new = np.where(keep[None, :], W / np.where(tot > 0, tot, 1.0) * scale, U_new)
-        elif spec.method == "chuang" and spec.p != 1:
-            W = U_new**spec.p
-            U_new = W / W.sum(axis=0, keepdims=True) * U_new.sum(axis=0, keepdims=True)
+        U_new = chuang_filter(spec, U_new, hood)
         diff = U_new - U
         np.abs(diff, out=diff)
         delta = float(diff.max())

@@ -254,18 +254,32 @@ class FuzzyCMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         hood = prep["hood"]
         return None if hood is None else hood.weights()
 
-    def fit(self, X: Any, y: Any = None, **fit_params: Any) -> FuzzyCMeans:
-        """Fit on ``X`` (DataFrame or array, samples × features); returns ``self``."""
+    def _engine_inputs(self, X: Any, **fit_params: Any):
         prep = self._prepare(X, **fit_params)
         Z = prep["Z"]
         cs, ms = self._check_params(Z.shape[0])
-        rng = as_generator(self.random_state)
         dt = np.dtype(self.dtype)
         data = Data.from_array(Z.astype(dt))
         spec0 = self._spec(ms[0])
         lagdata = None
         if spec0.method in ("s1", "s2"):
             lagdata = Data.from_array(prep["hood"].lag(Z, spec0.lag).astype(dt))
+        return prep, Z, cs, ms, data, lagdata
+
+    def _best_centres(self, X: Any) -> np.ndarray:
+        """Centres of the best restart for one (c, m), in analysed units — without the validity
+        indices, spatial diagnostics and Result of :meth:`fit` (initial centres for map scale)."""
+        prep, _, cs, ms, data, lagdata = self._engine_inputs(X)
+        if len(cs) != 1 or len(ms) != 1:
+            raise ModelError("_best_centres needs one number of clusters and one m")
+        rng = as_generator(self.random_state)
+        st = self._run(self._spec(ms[0]), data, lagdata, prep["hood"], cs[0], rng)
+        return st.centres.astype(float)
+
+    def fit(self, X: Any, y: Any = None, **fit_params: Any) -> FuzzyCMeans:
+        """Fit on ``X`` (DataFrame or array, samples × features); returns ``self``."""
+        prep, Z, cs, ms, data, lagdata = self._engine_inputs(X, **fit_params)
+        rng = as_generator(self.random_state)
         Wsp = self._spatial_weights(prep)
         rows, states = [], {}
         for mm in ms:

@@ -67,14 +67,28 @@ class GridNeighbourhood:
         return A.reshape(*self.shape, A.shape[1])
 
     def lag(self, X: np.ndarray, how: str = "mean") -> np.ndarray:
-        """Window mean (FCM_S1) or median (FCM_S2) of each feature, the centre pixel excluded."""
+        """Window mean (FCM_S1) or median (FCM_S2) of each feature, the centre pixel excluded.
+
+        The mean is NaN-aware (partial distance strategy): a missing value is left out of its
+        neighbours' means, and the lag is NaN only where no neighbour has the feature.
+        """
         img = self._img(X)
         w = self.window
         out = np.empty_like(img)
         nn = w * w - 1
         for j in range(img.shape[2]):
             band = img[..., j]
-            if how == "mean":
+            miss = np.isnan(band) if how == "mean" else None
+            if miss is not None and miss.any():
+                # scipy's running-sum filter would spread a NaN along the whole line: filter the
+                # zero-filled band and the observed mask, then divide
+                b0 = np.where(miss, 0.0, band).astype(band.dtype)
+                obs = (~miss).astype(band.dtype)
+                s = ndimage.uniform_filter(b0, size=w, mode="reflect") * (w * w) - b0
+                k = np.rint(ndimage.uniform_filter(obs, size=w, mode="reflect") * (w * w) - obs)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    out[..., j] = np.where(k > 0, s / np.maximum(k, 1.0), np.nan)
+            elif how == "mean":
                 s = ndimage.uniform_filter(band, size=w, mode="reflect") * (w * w)
                 out[..., j] = (s - band) / nn
             else:

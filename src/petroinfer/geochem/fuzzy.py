@@ -8,7 +8,8 @@ Public entry points (implementation in the private ``_fcm_*`` modules):
   (p, q) membership filter or FLICM on a pixel window;
 * :class:`GeoFCM` — scattered field samples with coordinates (kNN / radius / Gaussian / Delaunay
   neighbour graphs; lon/lat converted to km) — a reconstruction [R] of Yoshida et al. (2018);
-* :func:`segment_map` — the spatial method on maps larger than memory, Dask chunks with halos;
+* :func:`segment_map` — the spatial method on maps larger than memory: blocks with halos on Dask,
+  outputs written block by block to NetCDF or Zarr, missing pixels by partial distances;
 * validity indices (:func:`partition_coefficient`, :func:`modified_partition_coefficient`,
   :func:`partition_entropy`, :func:`xie_beni`, :func:`fukuyama_sugeno`, :func:`fuzzy_silhouette`,
   :func:`validity_indices`) and spatial diagnostics (:func:`spatial_consistency`,
