@@ -190,8 +190,10 @@ def test_gibbs_location_block_matches_dense_gaussian_conditional():
     from petroinfer.geochem._melting_inputs import resolve_D, resolve_source
     from petroinfer.geochem._melting_run import _initial, build_model
 
+    # k_min=None: the joint block is then exactly the untruncated Gaussian full conditional (the
+    # truncated kernel of the default k >= 1 is tested in test_melting_samplers.py)
     data, _ = make_melting_data(4, elements=["La", "Sm", "Yb"], random_state=3)
-    inv = MeltingInversion()
+    inv = MeltingInversion(k_min=None)
     els = list(data.columns)
     mm = build_model(
         inv, "batch", data, resolve_source("DMM", els), resolve_D(WH, els), None,
@@ -308,25 +310,36 @@ def test_same_seed_same_result():
 # ------------------------------------------------------------------------------ calibration (slow)
 @pytest.mark.slow
 def test_posterior_intervals_are_calibrated_over_repeated_datasets():
-    # 20 samples, F uniform in 2-20 %, 5 % noise, source = DMM × lognormal(0.3), k lognormal(1.4, 0.3):
-    # data drawn from the prior of the fitted model (F_prior="uniform" on the same bounds), so the
-    # nominal 90 % intervals must cover the truth ~90 % of the time (simulation-based calibration).
-    # The C0 errors of one dataset are strongly correlated (the common C0–k scale is set by the
-    # priors), so C0 coverage over 8 datasets is a clustered estimate with SD ≈ 0.1.
-    hits_F, hits_C = [], []
+    # 20 samples, F uniform in 2-20 %, 5 % noise, source = DMM × lognormal(0.3), k lognormal(1.4,
+    # 0.3) truncated at k >= 1: data drawn from the prior of the fitted model (F_prior="uniform" on
+    # the same bounds, k_min=1), so nominal 90 % intervals must cover the truth ~90 % of the time
+    # (simulation-based calibration). 40 datasets; coverage pooled over samples (F_j, k_j) and
+    # elements (C0_i). The C0 errors of one dataset share a common mode (the C0-k scale is set by
+    # the priors), so a dataset's C0 intervals tend to cover or miss together: the C0 estimate has
+    # SD ~ sqrt(0.09/40) ~ 0.045 (cluster bootstrap over datasets), F and k ~ 0.015.
+    # Replica exchange with 4 rungs (the evidence is not needed here): ~100 s at load 4 on 2 cores.
+    hits = {"F": [], "C0": [], "k": []}
+    per_dataset_C0 = []
     kw = {"F_prior": "uniform", "F_bounds": (0.02, 0.2), "n_steps": 600, "n_burn": 300,
-          "n_chains": 1, "warn": False}  # fmt: skip
+          "n_temps": 4, "n_chains": 1, "warn": False}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for seed in range(8):
+        for seed in range(40):
             data, truth = make_melting_data(20, F_range=(0.02, 0.2), random_state=100 + seed)
             res = MeltingInversion(random_state=seed, **kw).fit(data)
-            md, src = res.melting_degree(), res.source()
-            hits_F += list((md.F_q05 <= truth["F"]) & (truth["F"] <= md.F_q95))
-            c0 = truth["C0"].to_numpy()
-            hits_C += list((src.C0_q05 <= c0) & (c0 <= src.C0_q95))
-    cover_F, cover_C = float(np.mean(hits_F)), float(np.mean(hits_C))
-    print(f"coverage of 90 % intervals: F {cover_F:.3f}, C0 {cover_C:.3f}")
-    assert 0.85 <= cover_F <= 0.97, cover_F
-    assert 0.70 <= cover_C <= 0.99, cover_C
-    assert math.isfinite(cover_C)
+            est = res.estimate
+            for name, true in (
+                ("F", truth["F"]),
+                ("C0", truth["C0"].to_numpy()),
+                ("k", truth["k"]),
+            ):
+                lo, hi = est[f"{name}_q05"].values, est[f"{name}_q95"].values
+                hits[name] += list((lo <= true) & (true <= hi))
+            per_dataset_C0.append(np.mean(hits["C0"][-14:]))
+    cover = {name: float(np.mean(h)) for name, h in hits.items()}
+    sd_C0 = float(np.std(per_dataset_C0) / np.sqrt(len(per_dataset_C0)))
+    print(f"coverage of 90 % intervals over 40 datasets: {cover}, SD(C0) {sd_C0:.3f}")
+    assert 0.85 <= cover["F"] <= 0.97, cover
+    assert 0.85 <= cover["C0"] <= 0.97, cover
+    assert 0.85 <= cover["k"] <= 0.97, cover
+    assert math.isfinite(sd_C0) and sd_C0 < 0.06

@@ -103,6 +103,10 @@ def melting(
         int | None, typer.Option("--burn", help="Burn-in sweeps (default max(500, steps/2)).")
     ] = None,
     chains: Annotated[int, typer.Option("--chains", help="Independent chains.")] = 2,
+    sampler: Annotated[
+        str,
+        typer.Option("--sampler", help="gibbs | hmc | gibbs+hmc (move of each REMC sweep)."),
+    ] = "gibbs",
     seed: SeedOpt = 0,
     out: OutOpt = None,
     json_out: JsonOpt = False,
@@ -118,7 +122,7 @@ def melting(
     inv = MeltingInversion(
         model, source=source, partition=partition, elements=els,
         source_prior="sparse" if sparse else "normal", n_steps=steps, n_burn=burn, n_chains=chains,
-        random_state=seed,
+        sampler=sampler, random_state=seed,
     )  # fmt: skip
     res = inv.fit(data)
     md = res.melting_degree()
@@ -154,13 +158,15 @@ def demo_section(report: Report, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     data, truth = make_melting_data(20, model="batch", noise=0.05, random_state=0)
     write_csv(data, out / "synthetic_basalts.csv")
-    res = MeltingInversion("auto", F_prior="uniform", F_bounds=(0.005, 0.3), n_steps=500,
+    res = MeltingInversion("auto", F_prior="uniform", F_bounds=(0.02, 0.2), n_steps=500,
                            n_burn=300, n_chains=1, warn=False, random_state=0).fit(data)  # fmt: skip
     sec = report.section("Melting degree and mantle source (Bayesian MORB inversion [R])")
     sec.text(
         "20 synthetic basalts: batch melts of DMM × log-normal(0.3) source, F uniform in 2–20 %, "
-        "enrichment k log-normal around 1.4, 5 % noise on 14 trace elements. Prior on F: uniform on "
-        "0.5–30 %."
+        "enrichment k log-normal around 1.4 truncated at k ≥ 1, 5 % noise on 14 trace elements. Prior on F: uniform on "
+        "2–20 % (the generating distribution). The overall F level trades off against the source "
+        "shape: with a wider uniform prior (0.5–30 %) the F of this dataset come out ≈ 20 % high "
+        "and only 40 % of the 90 % intervals cover the truth (docs/methods/melting.md)."
     )
     _outputs(res, out, sec)
     md = res.melting_degree()

@@ -16,7 +16,9 @@ same thing everywhere (DESIGN.md §2).
   :func:`override_units`.
 - Reference compositions and partition coefficients by name: :func:`reference_composition`,
   :func:`list_reference_compositions`, :func:`partition_coefficients`,
-  :func:`list_partition_coefficients`.
+  :func:`list_partition_coefficients`; mineral/melt coefficients and mantle modes:
+  :func:`mineral_partition_coefficients`, :func:`list_mineral_partition_coefficients`,
+  :func:`mineral_modes`, :func:`list_mineral_modes`.
 """
 
 from petroinfer.composition._formula import (
@@ -51,6 +53,12 @@ from petroinfer.composition._names import (
     split_prefix,
     split_unit,
     suspect_misspelling,
+)
+from petroinfer.composition._partition import (
+    list_mineral_modes,
+    list_mineral_partition_coefficients,
+    mineral_modes,
+    mineral_partition_coefficients,
 )
 from petroinfer.composition._reference import (
     list_partition_coefficients,
@@ -124,9 +132,13 @@ __all__ = [
     "inverse_ilr",
     "is_isotope_ratio",
     "known_names",
+    "list_mineral_modes",
+    "list_mineral_partition_coefficients",
     "list_partition_coefficients",
     "list_reference_compositions",
     "mineral_formula",
+    "mineral_modes",
+    "mineral_partition_coefficients",
     "misspelled_columns",
     "misspelled_message",
     "molar_mass",

@@ -137,17 +137,23 @@ def log_melt_ratio(
 
 # ------------------------------------------------------------------------------------ bulk D
 def bulk_partition_coefficient(
-    modes: Mapping[str, float] | pd.Series, kd: pd.DataFrame, *, atol: float = 0.01
+    modes: str | Mapping[str, float] | pd.Series,
+    kd: str | pd.DataFrame = "gibson_geist_2010",
+    *,
+    atol: float = 0.01,
 ) -> pd.Series:
     r"""Bulk partition coefficients :math:`D_i = \sum_\phi x_\phi K_{\phi,i}` from a mineral mode.
 
     Parameters
     ----------
-    modes : mapping or pandas.Series
-        Mass fraction of each phase (``{"ol": 0.57, "opx": 0.28, "cpx": 0.13, "sp": 0.02}``);
-        non-negative, summing to 1 within ``atol``. Also used for the melting mode :math:`P`.
-    kd : pandas.DataFrame
-        Mineral/melt partition coefficients, rows = phases (index), columns = elements.
+    modes : str, mapping or pandas.Series
+        Mass fraction of each phase (``{"ol": 0.57, "opx": 0.28, "cpx": 0.13, "sp": 0.02}``), or a
+        mode name from the composition layer (``"DMM"``, :func:`petroinfer.composition.mineral_modes`);
+        non-negative, summing to 1 within ``atol``. A melting mode (reaction coefficients
+        :math:`p_\phi`, non-modal melting) gives the :math:`P` of :func:`batch_melting`.
+    kd : str or pandas.DataFrame, default "gibson_geist_2010"
+        Mineral/melt partition coefficients, rows = phases (index), columns = elements, or a table
+        name (:func:`petroinfer.composition.mineral_partition_coefficients`).
     atol : float
         Tolerance on the sum of the mode.
 
@@ -171,7 +177,17 @@ def bulk_partition_coefficient(
     >>> kd = pd.DataFrame({"La": [0.0005, 0.054]}, index=["ol", "cpx"])
     >>> float(bulk_partition_coefficient({"ol": 0.8, "cpx": 0.2}, kd)["La"])
     0.0112
+    >>> round(float(bulk_partition_coefficient("DMM", "gibson_geist_2010")["Sm"]), 5)
+    0.04452
     """
+    if isinstance(modes, str):
+        from petroinfer.composition import mineral_modes
+
+        modes = mineral_modes(modes)
+    if isinstance(kd, str):
+        from petroinfer.composition import mineral_partition_coefficients
+
+        kd = mineral_partition_coefficients(kd)
     x = pd.Series(modes, dtype=float)
     if (x < 0).any() or not np.all(np.isfinite(x)):
         bad = x[(x < 0) | ~np.isfinite(x)].index[0]

@@ -14,7 +14,10 @@ v (p, if D uncertain), w (1, if two-stage)]``; :math:`F_j = F_{lo} + (F_{hi}-F_{
 The sweep (one call per replica-exchange sweep, all rungs at once, each step leaving the tempered
 target :math:`L^\beta \pi` invariant): (1) for the spike-and-slab source prior, slab indicators drawn
 given :math:`c` (data augmentation); (2) :math:`(c, \kappa)` jointly from their Gaussian full
-conditional; (3) :math:`\sigma_i^2` from its inverse-gamma full conditional; (4) Metropolis updates of
+conditional — under the bound :math:`\kappa_j \ge \log k_{min}` (default :math:`k \ge 1`) as an
+independence proposal accepted inside the support, followed by exact blockwise truncated draws and
+the common shift :math:`(c + a, \kappa - a)` (a generalised Gibbs step along a translation group,
+Liu & Sabatti 2000, JASA 95:1497–1510); (3) :math:`\sigma_i^2` from its inverse-gamma full conditional; (4) Metropolis updates of
 each :math:`u_j` — plain and along the :math:`(F_j, k_j)` trade-off ridge (κ shifted by the mean change
 of :math:`\log g`, a volume-preserving shear); (5) a global ridge move shifting every :math:`u_j` and
 :math:`c`; (6) Metropolis updates of :math:`v_i` and :math:`w`.
@@ -25,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, log_ndtr, ndtr, ndtri
 
 from petroinfer.geochem._melting_forward import log_melt_ratio
 
@@ -38,6 +41,27 @@ _WIDE = np.array([0.25, 1.0, 4.0, 16.0])  # for the melt fractions (long tails n
 
 def _norm_logpdf(x: np.ndarray, mu: np.ndarray | float, var: np.ndarray | float) -> np.ndarray:
     return -0.5 * (_LOG2PI + np.log(var) + (x - mu) ** 2 / var)
+
+
+def _truncnorm(
+    mean: np.ndarray, sd: np.ndarray | float, lo: float | np.ndarray, hi: float | np.ndarray, z
+) -> np.ndarray:
+    """Inverse-CDF draws of N(mean, sd²) truncated to [lo, hi] from uniforms ``z`` (vectorised).
+
+    Works on the side of the mean where the tail mass is larger, so that the CDF differences stay
+    accurate far in the tails.
+    """
+    mean = np.asarray(mean, dtype=float)
+    sd = np.broadcast_to(np.asarray(sd, dtype=float), mean.shape)
+    a = (np.asarray(lo, dtype=float) - mean) / sd
+    bb = (np.asarray(hi, dtype=float) - mean) / sd
+    flip = a > 0  # lower bound above the mean: mirror, so that ndtr is evaluated in its left tail
+    lo_s = np.where(flip, -bb, a)
+    hi_s = np.where(flip, -a, bb)
+    pa, pb = ndtr(lo_s), ndtr(hi_s)
+    q = ndtri(np.clip(pa + z * (pb - pa), 1e-300, 1.0 - 1e-16))
+    q = np.clip(q, lo_s, hi_s)
+    return mean + sd * np.where(flip, -q, q)
 
 
 @dataclass
@@ -58,6 +82,7 @@ class MeltingModel:
     fractionation: bool = True
     k_mu: float = float(np.log(1.4))
     k_sd: float = 0.3
+    k_min: float | None = 1.0  # hard lower bound of k (k >= 1: enrichment by crystallisation)
     F_lo: float = 0.001
     F_hi: float = 0.4
     u_mu: float = 0.0
@@ -86,6 +111,7 @@ class MeltingModel:
             self.slices[name] = slice(start, start + size)
             start += size
         self.dim = start
+        self.kappa_lo = -np.inf if self.k_min is None else float(np.log(self.k_min))
 
     # ------------------------------------------------------------------ transforms
     def F_of(self, u: np.ndarray) -> np.ndarray:
@@ -155,6 +181,25 @@ class MeltingModel:
             return -u - 2.0 * np.log1p(np.exp(-u))
         return _norm_logpdf(u, self.u_mu, self.u_sd**2)
 
+    def log_k_prior(self, kappa: np.ndarray) -> np.ndarray:
+        r"""Prior log density of :math:`\kappa = \log k`: normal truncated to :math:`\kappa \ge
+        \log k_{min}` (``-inf`` below), normalised so that the evidence stays exact."""
+        out = _norm_logpdf(kappa, self.k_mu, self.k_sd**2)
+        if self.k_min is None:
+            return out
+        out = out - log_ndtr((self.k_mu - self.kappa_lo) / self.k_sd)
+        return np.where(kappa >= self.kappa_lo, out, -np.inf)
+
+    def sample_kappa(
+        self, rng: np.random.Generator, mean: np.ndarray, sd: np.ndarray | float
+    ) -> np.ndarray:
+        """Draws of N(mean, sd²) truncated to κ ≥ log k_min (inverse-CDF, vectorised)."""
+        mean = np.asarray(mean, dtype=float)
+        z = rng.random(mean.shape)
+        if self.k_min is None:
+            return mean + sd * ndtri(np.clip(z, 1e-300, 1.0 - 1e-16))
+        return _truncnorm(mean, sd, self.kappa_lo, np.inf, z)
+
     def log_source_prior(self, c: np.ndarray) -> np.ndarray:
         delta = c - self.log_ref
         if self.source_prior == "normal":
@@ -175,7 +220,7 @@ class MeltingModel:
         s = self.slices
         lp = self.log_source_prior(x[:, s["c"]]).sum(axis=1)
         if self.fractionation:
-            lp += _norm_logpdf(x[:, s["kappa"]], self.k_mu, self.k_sd**2).sum(axis=1)
+            lp += self.log_k_prior(x[:, s["kappa"]]).sum(axis=1)
         lp += self.log_u_prior(x[:, s["u"]]).sum(axis=1)
         if self.noise is None:
             ls = x[:, s["logsig"]]
@@ -203,7 +248,7 @@ class MeltingModel:
             sd = np.where(slab, self.slab_sd, self.spike_sd)
             x[:, s["c"]] = self.log_ref + sd * rng.standard_normal((m, self.p))
         if self.fractionation:
-            x[:, s["kappa"]] = self.k_mu + self.k_sd * rng.standard_normal((m, self.n))
+            x[:, s["kappa"]] = self.sample_kappa(rng, np.full((m, self.n), self.k_mu), self.k_sd)
         if self.u_logistic:
             x[:, s["u"]] = rng.logistic(0.0, 1.0, (m, self.n))
         else:
@@ -268,9 +313,53 @@ class MeltingModel:
         sol = np.linalg.solve(Qc, both)
         noise = np.linalg.solve(np.swapaxes(R, 1, 2), z)[..., 0]
         c = sol[..., 0] + noise
-        x[:, s["c"]] = c
         mk = (rk - b * (w * c).sum(axis=1, keepdims=True)) / d
-        x[:, s["kappa"]] = mk + rng.standard_normal((L, n)) / np.sqrt(d)
+        kappa = mk + rng.standard_normal((L, n)) / np.sqrt(d)
+        if self.k_min is None:
+            x[:, s["c"]] = c
+            x[:, s["kappa"]] = kappa
+            return
+        # k >= k_min: the joint draw is an independence proposal from the untruncated conditional,
+        # accepted exactly when it lies in the support; then exact blockwise truncated updates.
+        ok = (kappa >= self.kappa_lo).all(axis=1)
+        x[ok, s["c"]] = c[ok]
+        x[ok, s["kappa"]] = kappa[ok]
+        self._gibbs_blocks(x, b, w, r, v0c, rng)
+
+    def _gibbs_blocks(
+        self,
+        x: np.ndarray,
+        b: np.ndarray,
+        w: np.ndarray,
+        r: np.ndarray,
+        v0c: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        r"""Exact blockwise updates under the truncated k prior (all rungs at once).
+
+        (i) :math:`c \mid \kappa` (independent Gaussians); (ii) :math:`\kappa_j \mid c` (independent
+        normals truncated to :math:`\kappa_j \ge \log k_{min}`); (iii) the common shift
+        :math:`(c + a, \kappa - a)`, which leaves the likelihood unchanged, so that :math:`a` has a
+        Gaussian full conditional from the priors alone, truncated to
+        :math:`a \le \min_j \kappa_j - \log k_{min}`. Each is a Gibbs step of
+        :math:`L^\beta \pi`; the shift moves along the ridge that only the priors pin down.
+        """
+        s = self.slices
+        n = self.n
+        kappa = x[:, s["kappa"]]
+        a = 1.0 / v0c + b * n * w
+        rc = self.log_ref / v0c + b * (w[:, None, :] * (r - kappa[:, :, None])).sum(axis=1)
+        c = rc / a + rng.standard_normal(a.shape) / np.sqrt(a)
+        d = 1.0 / self.k_sd**2 + b * w.sum(axis=1, keepdims=True)
+        rk = self.k_mu / self.k_sd**2 + b * (w[:, None, :] * (r - c[:, None, :])).sum(axis=2)
+        kappa = self.sample_kappa(rng, rk / d, 1.0 / np.sqrt(d))
+        prec = (1.0 / v0c).sum(axis=1) + n / self.k_sd**2
+        m = ((self.log_ref - c) / v0c).sum(axis=1) + (kappa - self.k_mu).sum(axis=1) / self.k_sd**2
+        m = m / prec
+        hi = kappa.min(axis=1) - self.kappa_lo
+        shift = _truncnorm(m, 1.0 / np.sqrt(prec), -np.inf, hi, rng.random(m.shape))
+        x[:, s["c"]] = c + shift[:, None]
+        x[:, s["kappa"]] = kappa - shift[:, None]
 
     def _gibbs_noise(self, x: np.ndarray, betas: np.ndarray, rng: np.random.Generator) -> None:
         ss = ((self.y - self.mean(x)) ** 2).sum(axis=1)  # (L, p)
@@ -309,9 +398,7 @@ class MeltingModel:
         log_a = betas[:, None] * (ll1 - ll0)
         log_a += self.log_u_prior(u1) - self.log_u_prior(u0)
         if ridge:
-            log_a += _norm_logpdf(k1, self.k_mu, self.k_sd**2) - _norm_logpdf(
-                k0, self.k_mu, self.k_sd**2
-            )
+            log_a += self.log_k_prior(k1) - self.log_k_prior(k0)
         acc = np.log(rng.random((L, n))) < np.nan_to_num(log_a, nan=-np.inf)
         x[:, s["u"]] = np.where(acc, u1, u0)
         if ridge:
@@ -347,10 +434,7 @@ class MeltingModel:
             wn = (w / w.sum(axis=1, keepdims=True))[:, None, :]
             k1 = k0 - ((delta - a[:, None, :]) * wn).sum(axis=-1)
             x1[:, s["kappa"]] = k1
-            dlp += (
-                _norm_logpdf(k1, self.k_mu, self.k_sd**2)
-                - _norm_logpdf(k0, self.k_mu, self.k_sd**2)
-            ).sum(axis=1)
+            dlp += (self.log_k_prior(k1) - self.log_k_prior(k0)).sum(axis=1)
         dll = self._ll_from(x1, G1, k1).sum(axis=(1, 2)) - self._ll_from(x, G0, k0).sum(axis=(1, 2))
         log_a = betas * dll + dlp
         acc = np.log(rng.random(L)) < np.nan_to_num(log_a, nan=-np.inf)

@@ -75,7 +75,7 @@ def _initial(mm: MeltingModel) -> np.ndarray:
         x[s["u"].start + j] = np.log(z / (1 - z))
         if mm.fractionation:
             x[s["kappa"].start + j] = np.clip(
-                np.log(k), mm.k_mu - 3 * mm.k_sd, mm.k_mu + 3 * mm.k_sd
+                np.log(k), max(mm.k_mu - 3 * mm.k_sd, mm.kappa_lo + 1e-6), mm.k_mu + 3 * mm.k_sd
             )
     if mm.noise is None:
         x[s["logsig"]] = np.log(0.1)
@@ -95,6 +95,15 @@ def run_model(
     """Sample one melting model and return its labelled result (no model comparison)."""
     mm = build_model(inv, model, table, ref, D, D2, bounds, priors)
     samples, elements = list(table.index), list(table.columns)
+    x0 = _initial(mm)
+    sampler_kind = getattr(inv, "sampler", "gibbs")
+    moves: list[Any] = [mm]
+    hmc = None
+    if sampler_kind in ("hmc", "gibbs+hmc"):
+        from petroinfer.geochem._melting_hmc import MeltingHMC, NoiseGibbs
+
+        hmc = MeltingHMC(mm, x0)
+        moves = [NoiseGibbs(mm), hmc] if sampler_kind == "hmc" else [mm, hmc]
     sampler = ReplicaExchange(
         mm.loglik,
         mm.logprior,
@@ -107,14 +116,14 @@ def run_model(
         n_burn=inv.n_burn,
         n_chains=int(inv.n_chains),
         vectorized=True,
-        moves=[mm],
+        moves=moves,
         random_walk=False,
         n_jobs=inv.n_jobs,
         progress=bool(inv.progress),
         warn=bool(inv.warn),
         random_state=inv.random_state,
     )
-    rem = sampler.fit(initial=_initial(mm))
+    rem = sampler.fit(initial=x0)
     theta = rem.posterior["theta"].values  # (C, N, d)
     post, est = _labelled(mm, theta, table, ref, D)
     post["log_likelihood"] = rem.posterior["log_likelihood"]
@@ -132,6 +141,9 @@ def run_model(
     diag["r_hat_max"] = _extreme(rem.diagnostics.get("r_hat", {}), max)
     diag["ess_bulk_min"] = _extreme(rem.diagnostics.get("ess_bulk", {}), min)
     diag["rms_log_misfit"] = float(est["rms_log_misfit"])
+    diag["sampler"] = sampler_kind
+    if hmc is not None and hmc.accept_rate:
+        diag["hmc_accept_rate"] = float(np.mean(hmc.accept_rate))
     hyper = {
         "model": model,
         "source_reference": str(getattr(ref, "name", "") or inv.source),
@@ -139,6 +151,7 @@ def run_model(
         "D": D.to_numpy().tolist(),
         "source_prior": inv.source_prior,
         "fractionation": bool(inv.fractionation),
+        "k_min": None if mm.k_min is None else float(mm.k_min),
         "F_bounds": list(bounds),
         **rem.hyperparameters,
     }

@@ -6,7 +6,8 @@ Forward models of the Shaw (1970) family — modal and non-modal batch melting, 
 shared source :math:`C_0` (prior around a reference such as DMM, optionally sparse deviations), a
 melting degree :math:`F_j` and a fractional-crystallisation enrichment :math:`k_j` per sample,
 optionally uncertain :math:`D`, and per-element noise. The posterior is sampled by replica exchange
-(:class:`petroinfer.inference.ReplicaExchange`) with a tempered Gibbs sweep, which also gives the log
+(:class:`petroinfer.inference.ReplicaExchange`) with a tempered Gibbs sweep (optionally a
+gradient-based HMC move), which also gives the log
 evidence used to choose between batch, fractional and two-stage melting.
 
 The inversion is a reconstruction [R] of the idea in Kuwatani, Nagata, Akaho & Iwamori (JpGU 2016,
@@ -280,6 +281,7 @@ def make_melting_data(
     enriched: Sequence[str] = (),
     enrichment: float = 3.0,
     k_prior: tuple[float, float] | None = (1.4, 0.3),
+    k_min: float | None = 1.0,
     elements: Sequence[str] = DEFAULT_ELEMENTS,
     random_state: RandomState = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -287,8 +289,9 @@ def make_melting_data(
 
     The source is the reference times :math:`e^{s\,z_i}` (:math:`z_i` standard normal; ``source_sd=0``
     gives the reference itself), with the ``enriched`` elements multiplied by ``enrichment``;
-    :math:`F_j \sim U(F_{range})`; :math:`k_j` log-normal (median, log-sd) = ``k_prior`` (``None``:
-    :math:`k = 1`); log-normal noise of sd ``noise``.
+    :math:`F_j \sim U(F_{range})`; :math:`k_j` log-normal (median, log-sd) = ``k_prior`` truncated to
+    :math:`k_j \ge` ``k_min`` (``k_prior=None``: :math:`k = 1`) — the prior of
+    :class:`MeltingInversion`; log-normal noise of sd ``noise``.
 
     Parameters
     ----------
@@ -314,6 +317,8 @@ def make_melting_data(
     k_prior : (float, float) or None, default (1.4, 0.3)
         Median and log-sd of the log-normal enrichment factors :math:`k_j`; ``None`` gives
         :math:`k_j = 1`.
+    k_min : float or None, default 1.0
+        Lower bound of :math:`k_j` (the log-normal is truncated there; ``None``: no bound).
     elements : sequence of str, default DEFAULT_ELEMENTS
         Elements (columns) to simulate (Th, Nb, La … Lu).
     random_state : int, numpy.random.Generator or None, default None
@@ -348,7 +353,14 @@ def make_melting_data(
     if k_prior is None:
         k = np.ones(n_samples)
     else:
-        k = np.exp(np.log(k_prior[0]) + k_prior[1] * rng.standard_normal(n_samples))
+        mu, sd = np.log(k_prior[0]), float(k_prior[1])
+        if k_min is None:
+            k = np.exp(mu + sd * rng.standard_normal(n_samples))
+        else:
+            from scipy.special import ndtr, ndtri
+
+            p_lo = ndtr((np.log(k_min) - mu) / sd)  # inverse-CDF draw of the truncated normal
+            k = np.exp(mu + sd * ndtri(p_lo + (1.0 - p_lo) * rng.random(n_samples)))
     fn = batch_melting if model == "batch" else fractional_melting
     melt = fn(c0, partition, F).to_numpy() * k[:, None]
     obs = melt * np.exp(noise * rng.standard_normal(melt.shape))
@@ -537,7 +549,10 @@ class MeltingInversion(InverseProblem):
     fractionation : bool
         Include the per-sample enrichment :math:`k_j` (fractional crystallisation); else :math:`k=1`.
     k_prior : (float, float)
-        Median and log-sd of the log-normal prior on :math:`k_j`.
+        Median and log-sd of the (untruncated parent) log-normal prior on :math:`k_j`.
+    k_min : float or None
+        Hard lower bound of :math:`k_j` (default 1: fractional crystallisation only enriches
+        incompatible elements); the log-normal prior is truncated there. ``None`` drops the bound.
     F_prior : (float, float) or "uniform"
         Median of :math:`F` and sd of the normal prior on the logit of the scaled melt fraction
         :math:`u_j`, or ``"uniform"``: :math:`F_j` uniform on ``F_bounds``.
@@ -549,6 +564,10 @@ class MeltingInversion(InverseProblem):
         Known log-noise sd for every element, or ``None`` (estimated per element).
     noise_prior : (float, float)
         Shape and scale of the inverse-gamma prior on :math:`\sigma_i^2`.
+    sampler : {"gibbs", "hmc", "gibbs+hmc"}
+        Move of every replica-exchange sweep: the tempered Gibbs/shear sweep (default), Hamiltonian
+        Monte Carlo on :math:`(\log C_0, \log k, u)` with analytic gradients plus the exact noise
+        draw (``"hmc"``; modal batch/fractional with known D only), or both in turn.
     n_steps, n_burn, n_temps, beta_min, ladder, n_chains : int, int or None, int, float, str, int
         Replica exchange settings (see :class:`petroinfer.inference.ReplicaExchange`); the default
         ``ladder="adaptive"`` places the rungs so that neighbours swap at ≈ 0.35.
@@ -565,16 +584,20 @@ class MeltingInversion(InverseProblem):
     :math:`\log C^{obs}_{ij} \sim N(\log k_j + \log C_{0,i} + \log g(D_i, F_j), \sigma_i^2)` with
     :math:`g` the melt/source ratio of :func:`batch_melting` (batch),
     :func:`fractional_melting` (aggregated) or :func:`two_stage_melting`. Priors: source as above;
-    :math:`\log k_j \sim N(\log k_{med}, s_k^2)`, a soft version of :math:`k \ge 1` that keeps
-    :math:`(C_0, k)` conditionally Gaussian; :math:`F_j = F_{lo} + (F_{hi}-F_{lo})\,
+    :math:`\log k_j \sim N(\log k_{med}, s_k^2)` truncated to :math:`k_j \ge k_{min} = 1` (the
+    fractional-crystallisation constraint of the notes, exact: draws below the bound have zero
+    prior density and the truncation constant enters the evidence); :math:`F_j = F_{lo} + (F_{hi}-F_{lo})\,
     \mathrm{expit}(u_j)` with :math:`u_j` normal (centred on ``F_prior[0]``) or logistic (``F_prior=
     "uniform"``: :math:`F_j` uniform on the bounds); :math:`\sigma_i^2 \sim
     \mathrm{IG}(a, b)`; optional :math:`\log(D_i/D_{lit,i}) \sim N(0, s_D^2)`; for two-stage,
     :math:`F_t/F_{hi}` uniform. Sampling: replica exchange (Hukushima & Nemoto 1996) whose sweep is a
-    tempered Gibbs sampler — exact Gaussian draws of :math:`(\log C_0, \log k)`, inverse-gamma draws
+    tempered Gibbs sampler — exact (truncated) Gaussian draws of :math:`(\log C_0, \log k)` (joint,
+    then blockwise and along their common shift), inverse-gamma draws
     of :math:`\sigma^2`, Metropolis updates of every :math:`F_j` plain and along the
     :math:`F_j`–:math:`k_j` trade-off, a global :math:`F`–:math:`C_0` ridge move — and the
-    stepping-stone log evidence (Xie et al. 2011) compares melting models. When :math:`D \ll F`,
+    stepping-stone log evidence (Xie et al. 2011) compares melting models. ``sampler="hmc"``
+    replaces the location moves by Hamiltonian Monte Carlo (Neal 2011) on :math:`(\log C_0, \log k,
+    u)` with analytic gradients, reflecting at :math:`k = k_{min}`. When :math:`D \ll F`,
     :math:`C_L \approx k C_0/F`: only :math:`k C_0/F` is identified, and elements with
     :math:`D \approx F` (HREE, Y) plus many samples sharing one source break the degeneracy; the
     posterior correlation of :math:`\log C_0` and :math:`\log F` is reported (``corr_C0_F``).
@@ -602,8 +625,10 @@ class MeltingInversion(InverseProblem):
         "spike_sd": [Interval(float, 0, None, closed="neither")],
         "slab_sd": [Interval(float, 0, None, closed="neither")],
         "fractionation": [bool, np.bool_],
+        "k_min": [Interval(float, 0, None, closed="neither"), None],
         "D_uncertainty": [Interval(float, 0, None, closed="neither"), None],
         "noise": [Interval(float, 0, None, closed="neither"), None],
+        "sampler": [Options({"gibbs", "hmc", "gibbs+hmc"})],
         "n_steps": [Interval(int, 10, None)],
         "n_burn": [Interval(int, 0, None), None],
         "n_temps": [Interval(int, 2, None)],
@@ -631,11 +656,13 @@ class MeltingInversion(InverseProblem):
         slab_sd: float = 0.5,
         fractionation: bool = True,
         k_prior: tuple[float, float] = (1.4, 0.3),
+        k_min: float | None = 1.0,
         F_prior: tuple[float, float] | Literal["uniform"] = (0.08, 1.0),
         F_bounds: tuple[float, float] = (0.001, 0.4),
         D_uncertainty: float | None = None,
         noise: float | None = None,
         noise_prior: tuple[float, float] = (2.0, 0.01),
+        sampler: Literal["gibbs", "hmc", "gibbs+hmc"] = "gibbs",
         n_steps: int = 2000,
         n_burn: int | None = None,
         n_temps: int = 16,
@@ -659,11 +686,13 @@ class MeltingInversion(InverseProblem):
         self.slab_sd = slab_sd
         self.fractionation = fractionation
         self.k_prior = k_prior
+        self.k_min = k_min
         self.F_prior = F_prior
         self.F_bounds = F_bounds
         self.D_uncertainty = D_uncertainty
         self.noise = noise
         self.noise_prior = noise_prior
+        self.sampler = sampler
         self.n_steps = n_steps
         self.n_burn = n_burn
         self.n_temps = n_temps
@@ -752,6 +781,7 @@ class MeltingInversion(InverseProblem):
         out: dict[str, Any] = {
             "k_mu": float(np.log(k_med)),
             "k_sd": k_sd,
+            "k_min": None if self.k_min is None else float(self.k_min),
             "ig_shape": a,
             "ig_scale": b,
         }
