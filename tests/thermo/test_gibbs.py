@@ -22,8 +22,9 @@ from petroinfer.thermo.gibbs import (
     integrate,
     rayleigh_fractionation,
 )
+from petroinfer.units import GAS_CONSTANT
 
-R = 8.314462618
+R = GAS_CONSTANT  # exact SI value (8.31446261815324 J/mol/K), as used by thermo
 H1, S1, V1 = 52107.5, 19.506, 0.2385  # FS78 alm + phl = prp + ann
 H2, S2, V2 = -48357.0, -150.66, -6.608  # KN88 3 an = grs + 2 ky + qz
 
@@ -359,3 +360,159 @@ def test_g5_g6_fractionating_forward_and_gibbs_inverse():
     assert 1.8 < err[10, "euler", False] / err[20, "euler", False] < 2.2
     assert 3.5 < err[10, "heun", False] / err[20, "heun", False] < 4.5
     assert err[10, "euler", True] < 1e-9 and err[20, "euler", True] < 1e-9
+
+
+# ---------------------------------------------------------------------------- G5, independent solver
+_B2 = ("alm", "py", "gr", "ann", "phl", "mu", "an", "ab", "ky", "q")
+
+
+def _b2_constant_system():
+    """§B.2 toy: ideal Grt, Bt, molecular Pl; constant ds62 298 K H, S, V (ΔCp = 0, incompressible)."""
+    from petroinfer.thermo import endmember
+
+    std = {e: (endmember(e).H0, endmember(e).S0, endmember(e).V0) for e in _B2}
+    ph = _phases(ms=True)
+    return GibbsSystem(ph, mode="fractionating", standard_states=std), std
+
+
+def _b2_independent_forward(std, T, P, start, modes):
+    """§B.2 forward by scipy.optimize.root on the 3 equilibria + 7 element balances (Fe, Mg, Ca, Na,
+    K, Al, Si) at every (T_k, P_k); each new garnet shell leaves the effective bulk. Written from the
+    notes' equations only (no petroinfer machinery)."""
+    from scipy.optimize import root
+
+    def g(e, t, p):
+        h, s_, v = std[e]
+        return h - t * s_ + (p - 1.0) * v
+
+    def dG(t, p):
+        r1 = g("ann", t, p) + 2 * g("ky", t, p) + g("q", t, p) - g("alm", t, p) - g("mu", t, p)
+        r2 = g("phl", t, p) + 2 * g("ky", t, p) + g("q", t, p) - g("py", t, p) - g("mu", t, p)
+        r3 = g("gr", t, p) + 2 * g("ky", t, p) + g("q", t, p) - 3 * g("an", t, p)
+        return r1, r2, r3
+
+    def comp(m, xan, xp, xg):
+        xa = 1 - xp - xg
+        return {  # Fe, Mg, Ca, Na, K, Al, Si per formula unit
+            "grt": np.array([3 * xa, 3 * xp, 3 * xg, 0, 0, 2, 3]),
+            "bt": np.array([3 * (1 - m), 3 * m, 0, 0, 1, 1, 3]),
+            "ms": np.array([0, 0, 0, 0, 1, 3, 3.0]),
+            "pl": np.array([0, 0, xan, 1 - xan, 0, 1 + xan, 3 - xan]),
+            "ky": np.array([0, 0, 0, 0, 0, 2, 1.0]),
+            "q": np.array([0, 0, 0, 0, 0, 0, 1.0]),
+        }
+
+    m, xan, xp, xg = start
+    c = comp(m, xan, xp, xg)
+    bulk = sum(modes[k] * c[k] for k in modes)
+    z = np.array([m, xan, xp, xg, 0.0, *(modes[k] for k in ("bt", "ms", "pl", "ky", "q"))])
+    out, grown = [], 0.0
+    for t, p in zip(T, P, strict=True):
+        d1, d2, d3 = dG(t, p)
+
+        def f(z, t=t, d1=d1, d2=d2, d3=d3, bulk=bulk):
+            m, xan, xp, xg = z[:4]
+            xa = 1 - xp - xg
+            c = comp(m, xan, xp, xg)
+            n = dict(zip(("grt", "bt", "ms", "pl", "ky", "q"), z[4:], strict=True))
+            eq = [d1 / (3 * R * t) + np.log((1 - m) / xa), d2 / (3 * R * t) + np.log(m / xp),
+                  d3 / (3 * R * t) + np.log(xg / xan)]  # fmt: skip
+            return np.concatenate([eq, sum(n[k] * c[k] for k in n) - bulk])
+
+        sol = root(f, z, method="hybr", tol=1e-13)
+        assert np.abs(f(sol.x)).max() < 1e-11
+        z = sol.x
+        shell = z[4] * comp(*z[:4])["grt"]
+        bulk = bulk - shell
+        grown += z[4]
+        out.append((*z[:4], grown))
+        z = z.copy()
+        z[4] = 0.0
+    return np.array(out)  # m, X_An, X_prp, X_grs, cumulative garnet
+
+
+@pytest.mark.slow
+def test_g5_gibbs_forward_matches_independent_root_solver():
+    """G5: the Gibbs-machinery forward (closed + fractionating, T and P prescribed, Newton
+    re-projection every shell) equals an independent scipy.optimize.root solution of the §B.2
+    equations (3 equilibria + 7 mass balances per shell, shells removed from the bulk) — X_prp,
+    X_grs, X_alm, m_Bt, X_An and cumulative garnet at s = 0.1 … 1.0."""
+    from scipy.optimize import root
+
+    sys_, std = _b2_constant_system()
+    T0, P0 = 773.15, 5000.0
+    d = {}
+    for e in _B2:
+        h, s_, v = std[e]
+        d[e] = h - T0 * s_ + (P0 - 1) * v
+    d1 = d["ann"] + 2 * d["ky"] + d["q"] - d["alm"] - d["mu"]
+    d2 = d["phl"] + 2 * d["ky"] + d["q"] - d["py"] - d["mu"]
+    d3 = d["gr"] + 2 * d["ky"] + d["q"] - 3 * d["an"]
+
+    def start_eq(z):  # m, X_prp, X_grs at X_An = 0.30
+        m, xp, xg = z
+        rt3 = 3 * R * T0
+        return [d1 / rt3 + np.log((1 - m) / (1 - xp - xg)), d2 / rt3 + np.log(m / xp),
+                d3 / rt3 + np.log(xg / 0.30)]  # fmt: skip
+
+    m0, xp0, xg0 = root(start_eq, [0.4, 0.1, 0.05], tol=1e-14).x
+    modes = {"grt": 0.0, "bt": 1.0, "ms": 1.0, "pl": 0.5, "ky": 1.0, "q": 5.0}
+    st = GibbsState(T0, P0, {"grt": np.array([1 - xp0 - xg0, xp0, xg0]),
+                             "bt": np.array([1 - m0, m0]), "pl": np.array([0.7, 0.3])},
+                    moles=modes)  # fmt: skip
+    n = 40
+    s = np.linspace(0, 1, n + 1)
+    T, P = T0 + 100 * s, (5 + 5 * s - 2 * s**2) * 1000
+    fw = integrate(sys_, st, {"T": T, "P": P}, reproject=True, monitors=[]).table
+    ind = _b2_independent_forward(std, T[1:], P[1:], (m0, 0.30, xp0, xg0), modes)
+    k = np.arange(4, n + 1, 4)  # s = 0.1, 0.2, …, 1.0
+    got = fw.iloc[k]
+    ref = ind[k - 1]
+    assert np.allclose(got["bt:phl"], ref[:, 0], atol=1e-9)
+    assert np.allclose(got["pl:an"], ref[:, 1], atol=1e-9)
+    assert np.allclose(got["grt:py"], ref[:, 2], atol=1e-9)
+    assert np.allclose(got["grt:gr"], ref[:, 3], atol=1e-9)
+    assert np.allclose(got["grt:alm"], 1 - ref[:, 2] - ref[:, 3], atol=1e-9)
+    assert np.allclose(got["grown"], ref[:, 4], rtol=1e-8, atol=1e-12)
+    assert np.all(np.diff(ref[:, 4]) > 0) and ref[-1, 1] < 0.30  # garnet grows; Ca leaves Pl
+
+
+def test_e2_water_driven_hydration():
+    """§E.2 with water infiltration as the driver (H2O added per step, relict K-feldspar breaking
+    down at −dM_rel = dn_w, which keeps K:H = 1:2 of the micas; water-limited: no free fluid phase
+    — the ds62 subset has no H2O end-member/fluid EoS): (1) no water → no change; (2) progress
+    linear in the water supply; (3) the differential path ends at the integrated-mode (Newton)
+    equilibrium of the final effective bulk."""
+    from petroinfer.thermo.gibbs import metapelite_system
+
+    sys_ = metapelite_system("grt-bt-ms-pl-ky-qtz")
+    st = GibbsState(773.15, 5000.0, {"grt": np.array([0.8, 0.1, 0.1]), "bt": np.array([0.6, 0.4]),
+                                     "pl": np.array([0.7, 0.3])})  # fmt: skip
+    st = sys_.reproject(st, ["T", "P", "pl:an"])
+    closed = sys_.with_mode("closed")
+    modes = {"grt": 0.2, "bt": 1.0, "ms": 1.0, "pl": 0.5, "ky": 1.0, "q": 5.0}
+    st = closed.with_bulk(replace(st, moles=modes))
+    g = {"T": 0.0, "P": 0.0}
+    src = closed.asm.to_components({"san": 0.01, "H2O": 0.01})
+    d0 = closed.solve_step(st, g)
+    assert max(abs(v) for v in d0.values()) < 1e-12
+    d1 = closed.solve_step(st, g, source=src)
+    d2 = closed.solve_step(st, g, source=2 * src)
+    for k in d1:
+        assert d2[k] == pytest.approx(2 * d1[k], rel=1e-9, abs=1e-14)
+    assert d1["n_ms"] > 0  # K-feldspar + water → muscovite (retrograde hydration)
+    n = 11
+    path = {"T": np.full(n, st.T), "P": np.full(n, st.P)}
+    source = {"san": 0.01, "H2O": 0.01}
+    diff = integrate(closed, st, path, source=source, monitors=[], method="rk4", substeps=4)
+    newt = integrate(closed, st, path, source=source, monitors=[], reproject=True)
+    a, b = diff.table, newt.table
+    for col in ("grt:py", "grt:gr", "bt:phl", "pl:an", "n_ms", "n_bt", "n_grt"):
+        assert np.abs(a[col] - b[col]).max() < 1e-7, col
+    # reaction progress (new muscovite) proportional to the water supplied (finding 1 of §E.1)
+    dms = np.diff(b["n_ms"].to_numpy())
+    assert np.allclose(dms, dms[0], rtol=0.02)
+    # mass is conserved: final bulk = initial + sources
+    end = newt.states[-1]
+    added = (n - 1) * src
+    assert np.abs(closed.bulk(end) - (st.bulk + added)).max() < 1e-12 * np.abs(st.bulk).max() * 10

@@ -207,6 +207,30 @@ def zoning(
         str, typer.Option("--direction", help="core-to-rim | rim-to-core (distance origin)")
     ] = "core-to-rim",
     order: Annotated[int, typer.Option("--order", help="GMRF order: 1 or 2.")] = 2,
+    manganese: Annotated[
+        bool,
+        typer.Option(
+            "--manganese",
+            help="Mn-bearing garnet: solve X_prp, X_grs at the measured "
+            "Grt_XSps (column required) instead of renormalising Mn away.",
+        ),
+    ] = False,
+    link: Annotated[
+        str,
+        typer.Option(
+            "--link",
+            help="integrated (x = g(T, P)) | latent (latent compositions with "
+            "model error; needs an anchor)",
+        ),
+    ] = "integrated",
+    model_error: Annotated[
+        float | None,
+        typer.Option(
+            "--model-error",
+            help="Latent link: SD of the model error per traverse step "
+            "(mole fraction); default chosen by the evidence.",
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     out: OutOpt = None,
     json_out: JsonOpt = False,
@@ -223,8 +247,14 @@ def zoning(
     if anchor_t_c is not None:
         anchor = {"T_C": anchor_t_c, "P_kbar": anchor_p_kbar, "sd_T": anchor_sd_t,
                   "sd_P": anchor_sd_p, "at": anchor_at}  # fmt: skip
-    model = ZonedGarnetPTPath(assemblage, matrix=mat, anchor=anchor, direction=direction,
-                              order=order, random_state=seed)  # fmt: skip
+    system = None
+    if manganese:
+        from petroinfer.thermo import metapelite_system
+
+        system = metapelite_system(assemblage, manganese=True)
+    model = ZonedGarnetPTPath(assemblage, system=system, matrix=mat, anchor=anchor,
+                              direction=direction, order=order, random_state=seed, link=link,
+                              model_error=model_error)  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataQualityWarning)
         res = model.fit(data)
@@ -241,7 +271,10 @@ def zoning(
         "noise_sd": round(float(res.hyperparameters["noise_sd"]), 5),
         "max_condition_number": round(float(res.diagnostics["max_condition_number"]), 1),
         "log_evidence": float(res.log_evidence),
+        "link": res.hyperparameters.get("link", "integrated"),
     }  # fmt: skip
+    if "model_error_sd" in res.hyperparameters:
+        summary["model_error_sd"] = float(res.hyperparameters["model_error_sd"])
     if out is not None:
         _write_zoning(res, out, "P–T path from zoned garnet", seed, [file])
         summary["out"] = str(out)

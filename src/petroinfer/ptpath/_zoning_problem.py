@@ -132,20 +132,41 @@ class ZoningProblem:
     order_index: np.ndarray
     core_first: bool
     cache: dict[str, np.ndarray] = field(default_factory=dict)
+    sps: np.ndarray | None = None  # measured X_sps per point (Mn-bearing garnet model), else None
+    cols: tuple[int, int, int] = (0, 1, 2)  # alm, py, gr in the garnet's active order
 
     @property
     def n(self) -> int:
         return self.s.size
 
+    @property
+    def sps_col(self) -> int:
+        """Column of spss in the garnet's active order (the index that is not alm, py or gr)."""
+        return 6 - self.cols[1] - self.cols[2]
+
     def link(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Garnet (alm, prp, grs) and ∂(prp, grs)/∂(T [K], P [kbar]) at θ = (T K, P kbar), (N, 2)."""
+        """Garnet (alm, prp, grs) and ∂(prp, grs)/∂(T [K], P [kbar]) at θ = (T K, P kbar), (N, 2).
+
+        With Mn-bearing garnet the measured X_sps of each point is held (it enters no equilibrium
+        of the assemblage) and X_prp, X_grs are solved at it."""
         T, P = theta[:, 0], theta[:, 1] * 1000.0
         x0 = self.cache.get("x")
-        x, sens = equilibrium_composition(self.system, self.state, T, P, matrix=self.matrix, x0=x0)
+        fixed: tuple[str, ...] = ()
+        if self.sps is not None:
+            fixed = ("spss",)
+            if x0 is None:
+                x0 = np.broadcast_to(self.state.x["grt"], (self.n, 4)).copy()
+            x0 = x0.copy()
+            j = self.sps_col
+            x0[:, j] = self.sps
+            x0[:, 0] = 1.0 - x0[:, 1:].sum(axis=1)
+        x, sens = equilibrium_composition(
+            self.system, self.state, T, P, matrix=self.matrix, x0=x0, fixed=fixed
+        )
         if np.all(np.isfinite(x)) and np.all(x > 0):
             self.cache["x"] = x
         sens = sens * np.array([1.0, 1000.0])
-        return x, sens
+        return x[:, list(self.cols)], sens
 
     def forward(self, theta: np.ndarray) -> np.ndarray:
         x, _ = self.link(np.asarray(theta).reshape(self.n, 2))
@@ -160,8 +181,18 @@ class ZoningProblem:
 
     def pointwise(self, T0: float, P0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Point-by-point (T K, P bar) of every observed composition (thermobarometry)."""
-        x = np.column_stack([1.0 - self.y.sum(axis=1), self.y])
+        x = self.observed_full()
         return equilibrium_conditions(self.system, self.state, x, matrix=self.matrix, T0=T0, P0=P0)
+
+    def observed_full(self) -> np.ndarray:
+        """Observed garnet in the active order of the system's garnet (dependent alm first)."""
+        k = 4 if self.sps is not None else 3
+        x = np.zeros((self.n, k))
+        x[:, self.cols[1]], x[:, self.cols[2]] = self.y[:, 0], self.y[:, 1]
+        if self.sps is not None:
+            x[:, self.sps_col] = self.sps
+        x[:, 0] = 1.0 - x[:, 1:].sum(axis=1)
+        return x
 
 
 def build_problem(
@@ -180,11 +211,13 @@ def build_problem(
     if "grt" not in names:
         raise ModelError("the assemblage needs a garnet phase named 'grt'")
     grt = system.phases[names.index("grt")]
-    if grt.active_names[:3] != ("alm", "py", "gr") or len(grt.active_names) != 3:
+    em = grt.active_names
+    if em[0] != "alm" or set(em) not in ({"alm", "py", "gr"}, {"alm", "py", "gr", "spss"}):
         raise ModelError(
-            "the zoning inversion uses Mn-free garnet (alm, py, gr; monitors X_prp, X_grs); "
-            f"got garnet end-members {grt.active_names}"
+            "the zoning inversion uses garnet (alm dependent, py, gr[, spss]; observed X_prp, X_grs "
+            f"at the measured X_sps); got garnet end-members {em}"
         )
+    manganese = "spss" in em
     if system.n_reactions != 2:
         raise ModelError(
             f"with the matrix fixed the monitors X_prp, X_grs need exactly 2 independent garnet "
@@ -196,15 +229,34 @@ def build_problem(
     d = data["distance"].to_numpy(float)
     idx = np.argsort(d)
     X = data[list(GARNET)].to_numpy(float)[idx]
-    if "Grt_XSps" in data.columns:
-        sps = data["Grt_XSps"].to_numpy(float)
-        if np.max(sps) > 0.02:
-            warnings.warn(
-                f"Grt_XSps up to {np.max(sps):.3f}: the Mn-free inversion renormalises alm+prp+grs",
-                DataQualityWarning,
-                stacklevel=3,
+    sps_obs = None
+    if manganese:
+        if "Grt_XSps" not in data.columns:
+            raise InputError(
+                "Mn-bearing garnet model: the traverse needs a Grt_XSps column", column="Grt_XSps"
             )
-    X = X / X.sum(axis=1, keepdims=True)
+        sps_obs = data["Grt_XSps"].to_numpy(float)[idx]
+        bad = np.flatnonzero((sps_obs <= 0) | (sps_obs >= 1))
+        if bad.size:
+            raise InputError(
+                f"Grt_XSps must be in (0, 1), got {float(sps_obs[bad[0]])!r} at row "
+                f"{_row_name(data, idx[bad[0]])!r}",
+                column="Grt_XSps",
+            )
+        tot = X.sum(axis=1) + sps_obs
+        X = X / tot[:, None]
+        sps_obs = sps_obs / tot
+    else:
+        if "Grt_XSps" in data.columns:
+            sps = data["Grt_XSps"].to_numpy(float)
+            if np.max(sps) > 0.02:
+                warnings.warn(
+                    f"Grt_XSps up to {np.max(sps):.3f}: the Mn-free inversion renormalises "
+                    "alm+prp+grs (use metapelite_system(..., manganese=True) to keep Mn)",
+                    DataQualityWarning,
+                    stacklevel=3,
+                )
+        X = X / X.sum(axis=1, keepdims=True)
     n = d.size
     given = dict(matrix or {})
     unknown = [k for k in given if k not in MATRIX]
@@ -229,9 +281,15 @@ def build_problem(
             )
         comps[phase] = np.column_stack([1.0 - v, v])
         x_state[phase] = comps[phase][0]
-    x_state["grt"] = X[0]
+    cols = (0, em.index("py"), em.index("gr"))
+    x_grt = np.zeros(len(em))
+    x_grt[cols[1]], x_grt[cols[2]] = X[0, 1], X[0, 2]
+    if manganese:
+        x_grt[em.index("spss")] = sps_obs[0]
+    x_grt[0] = 1.0 - x_grt[1:].sum()
+    x_state["grt"] = x_grt
     state = GibbsState(873.15, 6000.0, x_state)
     return ZoningProblem(
         system=system, state=state, s=d[idx], y=X[:, 1:], matrix=comps, order_index=idx,
-        core_first=(direction == "core-to-rim"),
+        core_first=(direction == "core-to-rim"), sps=sps_obs, cols=cols,
     )  # fmt: skip

@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 
 from petroinfer.errors import ConvergenceWarning, InputError, ModelError
 from petroinfer.thermo._gibbs_system import Assembly, Phase, phase_properties
-from petroinfer.units import bar_to_kbar, kelvin_to_celsius
+from petroinfer.units import GAS_CONSTANT, bar_to_kbar, kelvin_to_celsius
 
 __all__ = [
     "GibbsPath",
@@ -685,7 +685,7 @@ def _batch_rows(
         if p.name == phase:
             D = M[:, :, 1:] - M[:, :, [0]]  # (n, k, k−1)
             dxi = np.einsum("rk,nkl->nrl", nu_r, D)
-    rt = 8.314462618 * T[:, None]
+    rt = GAS_CONSTANT * T[:, None]
     return res / rt, dxi / rt[:, :, None], np.stack([dT, dP], axis=-1) / rt[:, :, None]
 
 
@@ -719,6 +719,7 @@ def equilibrium_composition(
     matrix: Mapping[str, ArrayLike] | None = None,
     x0: ArrayLike | None = None,
     max_iter: int = 40,
+    fixed: Sequence[str] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Composition of ``phase`` in equilibrium with a fixed matrix at many (T, P), and ∂ξ/∂(T, P).
 
@@ -742,14 +743,19 @@ def equilibrium_composition(
         Starting active composition of ``phase``, shape (n, k).
     max_iter : int
         Newton iteration limit.
+    fixed : sequence of str
+        Independent end-members of ``phase`` held at their ``x0`` (or ``state``) fractions, e.g.
+        ``("spss",)`` for Mn-bearing garnet whose measured X_sps enters no equilibrium of the
+        assemblage (the remaining fractions are solved at that X_sps).
 
     Returns
     -------
     x : numpy.ndarray
         Active mole fractions of ``phase`` (dependent first), shape (n, k).
     sensitivity : numpy.ndarray
-        :math:`\partial\xi/\partial(T, P)` (1/K, 1/bar) of the independent fractions, shape (n, k−1, 2):
-        the Gibbs-method matrix A of the open system, :math:`A = -J_\xi^{+} J_\theta`.
+        :math:`\partial\xi/\partial(T, P)` (1/K, 1/bar) of the free independent fractions, shape
+        (n, k−1−len(fixed), 2): the Gibbs-method matrix A of the open system,
+        :math:`A = -J_\xi^{+} J_\theta`.
     """
     T = np.atleast_1d(np.asarray(T, dtype=float))
     P = np.broadcast_to(np.asarray(P, dtype=float), T.shape).astype(float)
@@ -758,10 +764,15 @@ def equilibrium_composition(
     k = len(p.active_names)
     comps = _comp_arrays(system, n, matrix)
     xa = np.broadcast_to(system._xa(state, p), (n, k)).copy() if x0 is None else np.array(x0, float)
-    E = np.vstack([-np.ones((1, k - 1)), np.eye(k - 1)])  # dx = E dξ
+    unknown = [f for f in fixed if f not in p.active_names[1:]]
+    if unknown:
+        raise ModelError(f"fixed end-member(s) {unknown} are not independent in {p.name!r}")
+    free = [j for j, e in enumerate(p.active_names[1:]) if e not in fixed]
+    E = np.vstack([-np.ones((1, k - 1)), np.eye(k - 1)])[:, free]  # dx = E dξ_free
     for it in range(max_iter + 1):
         comps[phase] = xa
         r, J, Jt = _batch_rows(system, state, T, P, comps, phase)
+        J = J[:, :, free]
         JtJ = np.einsum("nrl,nrm->nlm", J, J)
         grad = np.einsum("nrl,nr->nl", J, r)
         with np.errstate(invalid="ignore"):
