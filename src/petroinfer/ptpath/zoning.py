@@ -42,7 +42,7 @@ from petroinfer.thermo.gibbs import (
     metapelite_system,
     toy_open_system,
 )
-from petroinfer.units import celsius_to_kelvin, kbar_to_bar
+from petroinfer.units import CELSIUS_OFFSET, celsius_to_kelvin, kbar_to_bar
 
 __all__ = ["ZonedGarnetPTPath", "synthetic_zoning"]
 
@@ -649,7 +649,7 @@ class ZonedGarnetPTPath(InverseProblem):
         N = est.sizes["node"]
         th = remc.posterior["theta"]
         out: dict[str, Any] = {"distance": est[next(iter(est.coords.keys() - {"node"}))].values}
-        for name, prefix, shift in (("T_C", "T", -273.15), ("P_kbar", "P", 0.0)):
+        for name, prefix, shift in (("T_C", "T", -CELSIUS_OFFSET), ("P_kbar", "P", 0.0)):
             draws = np.stack(
                 [th.sel(param=f"{prefix}{i}").values + shift for i in range(N)], axis=-1
             )  # (chain, draw, node)
