@@ -38,11 +38,10 @@ the science notes give none with a checked source. Give them as a mapping to
 
 from __future__ import annotations
 
-from importlib import resources
-
 import pandas as pd
 
-from petroinfer.errors import InputError, ModelError
+from petroinfer.composition._reference import _resolve, _table
+from petroinfer.errors import InputError
 
 __all__ = [
     "list_mineral_modes",
@@ -66,25 +65,6 @@ _MODES: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("DMM_WH2005", "depleted MORB mantle", "spinel lherzolite DMM"),
     ),
 }
-
-
-def _key(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum())
-
-
-def _resolve(name: object, known: dict[str, tuple[str, str, tuple[str, ...]]], what: str) -> str:
-    if not isinstance(name, str):
-        raise ModelError(f"{what} name must be a string; got {type(name).__name__}")
-    for canon, (_, _, aliases) in known.items():
-        if _key(name) in {_key(canon), *(_key(a) for a in aliases)}:
-            return canon
-    raise ModelError(f"unknown {what} {name!r}; known names are {sorted(known)}")
-
-
-def _table(filename: str) -> pd.DataFrame:
-    path = resources.files("petroinfer.composition").joinpath("data", filename)
-    with path.open("r", encoding="utf-8") as fh:
-        return pd.read_csv(fh)
 
 
 def list_mineral_partition_coefficients() -> pd.DataFrame:
