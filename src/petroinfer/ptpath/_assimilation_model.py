@@ -237,35 +237,9 @@ class NodePath(_Base):
 
 
 @dataclass
-class LinearCooling(_Base):
-    """Prograde to a peak at the end of growth, an optional peak hold, then linear cooling.
-
-    θ = (T_start, P_start, T_peak, P_peak, [u_hold], ln rate, P_end): the hold lasts
-    ``expit(u_hold)`` of the time between the end of growth and ``end_Myr`` (1–99 %); T falls at
-    ``exp(ln rate)`` K Myr⁻¹ after it; P falls linearly to P_end at ``end_Myr``. Without
-    ``peak_hold`` cooling starts at the end of growth and u_hold is not a parameter.
-
-    Parameters
-    ----------
-    parameters : str or DiffusivityParameters
-        Diffusivity set whose kinetic uncertainty is marginalised.
-    duration_sd : float
-        Prior SD of the log duration scale.
-    marginalise_kinetics : bool
-        Add the standard-normal kinetic perturbations to θ.
-    growth_end_Myr, end_Myr : float
-        End of growth (= time of the peak) and end of the history, Myr.
-    T_start_C, T_peak_C, T_sd : float
-        Prior means of the start and peak T (°C) and their SD (K).
-    P_start_kbar, P_peak_kbar, P_end_kbar, P_sd : float
-        Prior means of P at start, peak and end (kbar) and their SD (kbar).
-    rate_K_per_Myr, rate_log_sd : float
-        Prior median cooling rate (K/Myr) and its log-SD.
-    peak_hold : bool
-        Include the peak-hold duration.
-    name : str
-        Label of the candidate.
-    """
+class _PeakThenCooling(_Base):
+    """Prograde to a peak at the end of growth, an optional peak hold, then a cooling law given by
+    the subclass (``_law``: its parameters and priors; ``_cooling``: times and T after the hold)."""
 
     growth_end_Myr: float = 4.0
     end_Myr: float = 10.0
@@ -276,14 +250,7 @@ class LinearCooling(_Base):
     P_peak_kbar: float = 8.0
     P_end_kbar: float = 5.0
     P_sd: float = 1.5
-    rate_K_per_Myr: float = 20.0
-    rate_log_sd: float = 0.7
     peak_hold: bool = True
-    name: str = "linear_cooling"
-
-    def _law(self) -> tuple[list[str], list[float], list[float]]:
-        """Names, prior means and SDs of the cooling-law parameters after P_peak."""
-        return ["ln_rate"], [np.log(self.rate_K_per_Myr)], [self.rate_log_sd]
 
     def _head(self) -> tuple[list[str], list[float], list[float]]:
         names = ["T_start", "P_start", "T_peak", "P_peak"] + (["u_hold"] if self.peak_hold else [])
@@ -311,13 +278,6 @@ class LinearCooling(_Base):
             return np.zeros(theta.shape[0])
         return (te - tg) * 0.98 / (1 + np.exp(-theta[:, 4])) + 0.01 * (te - tg)
 
-    def _cooling(self, theta, Tpk, tc):
-        """Times (B, n) after the hold and T there (B, n); law parameters start at index j."""
-        j = 5 if self.peak_hold else 4
-        te = float(self.end_Myr)
-        Tend = Tpk - np.exp(theta[:, j]) * (te - tc)
-        return np.full((theta.shape[0], 1), te), Tend[:, None]
-
     def histories(self, theta: np.ndarray):
         B = theta.shape[0]
         tg, te = float(self.growth_end_Myr), float(self.end_Myr)
@@ -336,7 +296,54 @@ class LinearCooling(_Base):
 
 
 @dataclass
-class ExponentialCooling(LinearCooling):
+class LinearCooling(_PeakThenCooling):
+    """Prograde to a peak at the end of growth, an optional peak hold, then linear cooling.
+
+    θ = (T_start, P_start, T_peak, P_peak, [u_hold], ln rate, P_end): the hold lasts
+    ``expit(u_hold)`` of the time between the end of growth and ``end_Myr`` (1–99 %); T falls at
+    ``exp(ln rate)`` K Myr⁻¹ after it; P falls linearly to P_end at ``end_Myr``. Without
+    ``peak_hold`` cooling starts at the end of growth and u_hold is not a parameter.
+
+    Parameters
+    ----------
+    parameters : str or DiffusivityParameters
+        Diffusivity set whose kinetic uncertainty is marginalised.
+    duration_sd : float
+        Prior SD of the log duration scale.
+    marginalise_kinetics : bool
+        Add the standard-normal kinetic perturbations to θ.
+    growth_end_Myr, end_Myr : float
+        End of growth (= time of the peak) and end of the history, Myr.
+    T_start_C, T_peak_C, T_sd : float
+        Prior means of the start and peak T (°C) and their SD (K).
+    P_start_kbar, P_peak_kbar, P_end_kbar, P_sd : float
+        Prior means of P at start, peak and end (kbar) and their SD (kbar).
+    peak_hold : bool
+        Include the peak-hold duration.
+    rate_K_per_Myr, rate_log_sd : float
+        Prior median cooling rate (K/Myr) and its log-SD.
+    name : str
+        Label of the candidate.
+    """
+
+    rate_K_per_Myr: float = 20.0
+    rate_log_sd: float = 0.7
+    name: str = "linear_cooling"
+
+    def _law(self) -> tuple[list[str], list[float], list[float]]:
+        """Names, prior means and SDs of the cooling-law parameters after P_peak."""
+        return ["ln_rate"], [np.log(self.rate_K_per_Myr)], [self.rate_log_sd]
+
+    def _cooling(self, theta, Tpk, tc):
+        """Times (B, n) after the hold and T there (B, n); law parameters start at index j."""
+        j = 5 if self.peak_hold else 4
+        te = float(self.end_Myr)
+        Tend = Tpk - np.exp(theta[:, j]) * (te - tc)
+        return np.full((theta.shape[0], 1), te), Tend[:, None]
+
+
+@dataclass
+class ExponentialCooling(_PeakThenCooling):
     r"""Prograde to a peak, optional hold, then Newtonian cooling towards T_inf.
 
     After the hold :math:`T(t) = T_\infty + (T_{peak} - T_\infty) e^{-(t - t_c)/\tau}`
@@ -358,18 +365,16 @@ class ExponentialCooling(LinearCooling):
         Prior means of the start and peak T (°C) and their SD (K).
     P_start_kbar, P_peak_kbar, P_end_kbar, P_sd : float
         Prior means of P at start, peak and end (kbar) and their SD (kbar).
-    rate_K_per_Myr, rate_log_sd : float
-        Inherited from :class:`LinearCooling`; not used by this law.
     peak_hold : bool
         Include the peak-hold duration.
-    name : str
-        Label of the candidate.
     tau_Myr, tau_log_sd : float
         Prior median cooling time scale (Myr) and its log-SD.
     T_inf_C, T_inf_sd : float
         Prior mean (°C) and SD (K) of the asymptotic temperature.
     n_segments : int
         Linear segments of the cooling curve.
+    name : str
+        Label of the candidate.
     """
 
     tau_Myr: float = 5.0

@@ -56,6 +56,7 @@ from petroinfer.ptpath._assimilation_model import (
     LinearCooling,
     NodePath,
     ProfileForward,
+    _PeakThenCooling,
     forward_numerics,
     prepare_profiles,
 )
@@ -483,7 +484,7 @@ class DiffusionAssimilation(InverseProblem):
 
     def _candidates(self) -> list:
         fams = self.parameterisation
-        single = str | NodePath | LinearCooling
+        single = str | NodePath | _PeakThenCooling
         fams = [fams] if isinstance(fams, single) else list(fams)
         common = dict(
             parameters=self.parameters,
@@ -497,7 +498,7 @@ class DiffusionAssimilation(InverseProblem):
         )  # fmt: skip
         out = []
         for f in fams:
-            if isinstance(f, NodePath | LinearCooling):
+            if isinstance(f, NodePath | _PeakThenCooling):
                 out.append(f)
             elif f == "nodes":
                 ks = [self.n_nodes] if np.isscalar(self.n_nodes) else list(self.n_nodes)
