@@ -236,46 +236,12 @@ def _row_sums(prob: Problem, w: np.ndarray) -> np.ndarray:
     return np.concatenate([rm, rb], axis=-1)
 
 
-def _df_quadratic(prob, x, w, lam, penalty, max_lines=16):
-    """Effective degrees of freedom on the active set (local linearisation), mean over at most
-    ``max_lines`` lines (fewer for long lines: the dense solve costs O(|A|³))."""
-    n = prob.n
-    max_lines = max(2, min(max_lines, int(max_lines * (400 / n) ** 2)))
-    batch = x.shape[:-1]
-    flat_x = x.reshape(-1, n + 1)
-    flat_w = w.reshape(-1, n)
-    flat_l = np.broadcast_to(lam, (*batch, 1)).reshape(-1)
-    idx = np.unique(
-        np.linspace(0, flat_x.shape[0] - 1, min(max_lines, flat_x.shape[0])).astype(int)
-    )
-    eye = np.eye(n)
-    Hm = prob.H(eye)  # column j = response of a shot at j  (rows of eye are unit shots)
-    Hfull = Hm.T
-    L = {"l2": eye, "d1": np.diff(eye, axis=0), "d2": np.diff(eye, 2, axis=0)}.get(penalty)
-    out = np.empty(idx.size)
-    for k, i in enumerate(idx):
-        act = flat_x[i, :n] > 0
-        cols = Hfull[:, act]
-        if prob.fit_baseline:
-            cols = np.column_stack([cols, np.full(n, prob.c)])
-        sw = np.sqrt(flat_w[i])
-        A = cols * sw[:, None]
-        G = A.T @ A
-        if L is not None and penalty != "none":
-            La = L[:, act]
-            P = La.T @ La
-            if prob.fit_baseline:
-                P = np.pad(P, ((0, 1), (0, 1)))
-            G = G + flat_l[i] * P
-        try:
-            out[k] = float(np.trace(np.linalg.solve(G, A.T @ A)))
-        except np.linalg.LinAlgError:
-            out[k] = float(np.linalg.matrix_rank(A))
-    return float(np.mean(out))
+def _sampled_lines(prob, x, w, lam, max_lines, *, baseline=False):
+    """Active-set designs of at most ``max_lines`` evenly spaced lines of the batch.
 
-
-def _log_evidence_l2(prob, x, w, lam, chi2, pen, max_lines=16):
-    """Laplace (active-set) log evidence of the Gaussian-prior Tikhonov model, mean per line."""
+    Yields ``(A, act, lam_i)`` with ``A = W^{1/2} [H[:, act], c 1]`` (the baseline column only with
+    ``baseline=True``; ``H`` column j = response of a shot at j) — the local linearisation of the
+    non-negative problem on its active set, dense."""
     n = prob.n
     flat_x = x.reshape(-1, n + 1)
     flat_w = w.reshape(-1, n)
@@ -284,13 +250,45 @@ def _log_evidence_l2(prob, x, w, lam, chi2, pen, max_lines=16):
         np.linspace(0, flat_x.shape[0] - 1, min(max_lines, flat_x.shape[0])).astype(int)
     )
     Hfull = prob.H(np.eye(n)).T
-    vals = []
     for i in idx:
         act = flat_x[i, :n] > 0
-        A = Hfull[:, act] * np.sqrt(flat_w[i])[:, None]
-        G = A.T @ A + flat_l[i] * np.eye(int(act.sum()))
+        cols = Hfull[:, act]
+        if baseline:
+            cols = np.column_stack([cols, np.full(n, prob.c)])
+        yield cols * np.sqrt(flat_w[i])[:, None], act, flat_l[i]
+
+
+def _df_quadratic(prob, x, w, lam, penalty, max_lines=16):
+    """Effective degrees of freedom on the active set (local linearisation), mean over at most
+    ``max_lines`` lines (fewer for long lines: the dense solve costs O(|A|³))."""
+    n = prob.n
+    max_lines = max(2, min(max_lines, int(max_lines * (400 / n) ** 2)))
+    eye = np.eye(n)
+    L = {"l2": eye, "d1": np.diff(eye, axis=0), "d2": np.diff(eye, 2, axis=0)}.get(penalty)
+    out = []
+    for A, act, lam_i in _sampled_lines(prob, x, w, lam, max_lines, baseline=prob.fit_baseline):
+        G = A.T @ A
+        if L is not None and penalty != "none":
+            La = L[:, act]
+            P = La.T @ La
+            if prob.fit_baseline:
+                P = np.pad(P, ((0, 1), (0, 1)))
+            G = G + lam_i * P
+        try:
+            out.append(float(np.trace(np.linalg.solve(G, A.T @ A))))
+        except np.linalg.LinAlgError:
+            out.append(float(np.linalg.matrix_rank(A)))
+    return float(np.mean(out))
+
+
+def _log_evidence_l2(prob, x, w, lam, chi2, pen, max_lines=16):
+    """Laplace (active-set) log evidence of the Gaussian-prior Tikhonov model, mean per line."""
+    vals = []
+    for A, act, lam_i in _sampled_lines(prob, x, w, lam, max_lines):
+        G = A.T @ A + lam_i * np.eye(int(act.sum()))
         _, logdet = np.linalg.slogdet(G)
-        vals.append(0.5 * act.sum() * np.log(flat_l[i]) - 0.5 * logdet)
+        vals.append(0.5 * act.sum() * np.log(lam_i) - 0.5 * logdet)
+    flat_l = np.broadcast_to(lam, (*x.shape[:-1], 1)).reshape(-1)
     return float(np.mean(vals)) * chi2.size - 0.5 * np.sum(chi2) - 0.5 * np.sum(pen * flat_l[0])
 
 
