@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -31,8 +30,9 @@ def test_importing_the_cli_loads_no_science_stack():
     assert run.stdout.strip() == "[]", run.stdout
 
 
-def test_help_is_fast():
-    t0 = time.perf_counter()
+def test_help_runs_in_a_fresh_interpreter():
+    # its speed comes from the lazy imports pinned by the test above (~0.4 s on an idle machine;
+    # 3.5-4.3 s with eager imports); wall time is not asserted, it depends on the machine's load
     run = subprocess.run(
         [sys.executable, "-m", "petroinfer.cli", "--help"],
         capture_output=True,
@@ -40,9 +40,7 @@ def test_help_is_fast():
         timeout=120,
         check=False,
     )
-    elapsed = time.perf_counter() - t0
     assert run.returncode == 0 and "geochem" in run.stdout
-    assert elapsed < 5.0  # ~0.4 s on an idle machine; was 3.5-4.3 s with eager imports
 
 
 def test_groups_and_hidden_aliases():
