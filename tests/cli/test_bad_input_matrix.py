@@ -334,6 +334,16 @@ def _mode_profile() -> pd.DataFrame:
     )
 
 
+def _mode_snapshots() -> pd.DataFrame:
+    """Two snapshots (t = 2 and 5) of one section: a ``time`` column, one block per time."""
+    from petroinfer.kinetics import load_transport_spec, simulate_mode_profile
+
+    setup = load_transport_spec({"network": "dissolution-precipitation"})
+    return simulate_mode_profile(
+        setup.model, setup.initial_state, [2.0, 5.0], 0.03, n_steps=4, random_state=0
+    )
+
+
 def _rd_field() -> pd.DataFrame:
     import numpy as np
 
@@ -359,6 +369,15 @@ COMMANDS["kinetics transport-fit"] = Spec(
     "A",
     "x",
     lenient={"zero_log"},  # a zero mode is a valid (censored) observation
+)
+COMMANDS["kinetics transport-fit snapshots"] = Spec(
+    _mode_snapshots,
+    [
+        *("kinetics", "transport-fit", "{input}", "--network", "{spec}"),
+        *("--sweeps", "20", "--temps", "2", "--chains", "1"),
+    ],
+    "time",
+    "x",
 )
 COMMANDS["kinetics identify"] = Spec(
     _rd_field,

@@ -32,6 +32,25 @@ def _names(text: str, what: str) -> list[str]:
     return names
 
 
+def _profile_times(profile, file: Path) -> float | list[float]:
+    """The snapshot times of a profile's ``time`` column (numeric, positive), in increasing order."""
+    import numpy as np
+    import pandas as pd
+
+    t = pd.to_numeric(profile["time"], errors="coerce")
+    bad = ~np.isfinite(t.to_numpy(float)) | (t.to_numpy(float) <= 0)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{file.name}: snapshot times must be positive numbers",
+            column="time",
+            row=profile.index[r],
+            value=profile["time"].iloc[r],
+        )
+    times = sorted({float(v) for v in t})
+    return times[0] if len(times) == 1 else times
+
+
 def _profile_figure(fit, profile, out: Path, report: Report, title: str) -> None:
     import matplotlib.pyplot as plt
 
@@ -43,7 +62,8 @@ def _profile_figure(fit, profile, out: Path, report: Report, title: str) -> None
     sec.figure(
         fig,
         caption="Observed mineral modes (points) and the modes of the maximum-a-posteriori "
-        "reaction–transport model (lines) along the profile.",
+        "reaction–transport model (lines) along the profile (the last snapshot when there "
+        "are several).",
     )
     sec.table(fit.table().round(4), caption="Posterior of the log10 parameters.")
     plt.close(fig)
@@ -74,9 +94,10 @@ def transport_simulate(
         n_steps=setup.n_steps,
         random_state=seed,
     )
-    truth = setup.model.simulate(
-        setup.initial_state, [0.0, setup.time], n_steps=setup.n_steps
-    ).isel(time=-1)
+    times = setup.time if isinstance(setup.time, list) else [setup.time]
+    truth = setup.model.simulate(setup.initial_state, [0.0, *times], n_steps=setup.n_steps).isel(
+        time=slice(1, None)
+    )
     summary = {
         "network": setup.model.network.name,
         "cells": int(setup.model.grid.n_cells),
@@ -98,23 +119,44 @@ def transport_simulate(
         from petroinfer.report import Report
 
         write_csv(profile, out / "profile.csv", index=False)
-        tdf = truth.to_pandas()
-        tdf.index.name = "x"
+        tdf = truth.to_dataframe(name="amount")["amount"].unstack("species")
+        tdf = tdf[list(truth["species"].values)]
+        if len(times) == 1:
+            tdf = tdf.droplevel("time")
         write_csv(tdf, out / "truth.csv")
+        minerals = [c for c in profile.columns if c not in ("time", "x")]
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        for sp in profile.columns[1:]:
-            line = ax.plot(tdf.index, tdf[sp], label=sp)[0]
-            ax.plot(profile["x"], profile[sp], "o", ms=3, color=line.get_color())
+        for k, t in enumerate(times):
+            style = "-" if k == len(times) - 1 else ":"
+            sel = profile if len(times) == 1 else profile[profile["time"] == t]
+            state = truth.isel(time=k).to_pandas()
+            for j, sp in enumerate(minerals):
+                colour = f"C{j}"
+                label = sp if k == len(times) - 1 else None
+                ax.plot(state.index, state[sp], style, color=colour, label=label)
+                ax.plot(
+                    sel["x"],
+                    sel[sp],
+                    "o",
+                    ms=3,
+                    color=colour,
+                    alpha=0.4 + 0.6 * (k + 1) / len(times),
+                )
         ax.set_xlabel("position x (m)")
         ax.set_ylabel("mineral mode (volume fraction)")
         ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(out / "profile.png", dpi=120)
+        when = (
+            f"at t = {times[0]:g}"
+            if len(times) == 1
+            else "at t = " + ", ".join(f"{t:g}" for t in times) + " (dotted: earlier snapshots)"
+        )
         report = Report("Reaction–transport simulation")
         report.section("Simulated mineral-mode profile").figure(
             fig,
             caption=f"True modes (lines) and the noisy profile (points, {nz:.0%} of the modal "
-            f"range) at t = {setup.time:g}.",
+            f"range) {when}.",
         )
         plt.close(fig)
         report.save(out / "report.html")
@@ -122,7 +164,13 @@ def transport_simulate(
 
 
 def transport_fit(
-    file: Annotated[Path, typer.Argument(help="CSV with column x and one column per mineral.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with column x and one column per mineral; with a time column, several "
+            "snapshots of one section (their times replace the set-up's time)."
+        ),
+    ],
     network: Annotated[
         Path, typer.Option("--network", help="YAML set-up (as for transport-simulate).")
     ],
@@ -136,16 +184,21 @@ def transport_fit(
     out: OutOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Posterior of log10 rate constants and log10 diffusivity from one mineral-mode profile (REMC)."""
+    """Posterior of log10 rate constants and log10 diffusivity from mineral-mode profiles (REMC).
+
+    One profile at the set-up's time, or (with a ``time`` column) several snapshots of the same
+    section at the times in that column: two snapshots separate surface laws that one cannot.
+    """
     from petroinfer.kinetics import ReactionTransportInversion, load_transport_spec
 
     setup = load_transport_spec(network)
     profile = read_input(file, normalise=False, id_column=None)
+    time = _profile_times(profile, file) if "time" in profile.columns else setup.time
     fopts = setup.options.get("fit", {})
     inv = ReactionTransportInversion(
         setup.model,
         setup.initial_state,
-        setup.time,
+        time,
         fit_reactions=fopts.get("reactions"),
         noise=noise_model,
         n_steps=setup.n_steps,
@@ -160,6 +213,7 @@ def transport_fit(
     table = res.table()
     summary = {
         "network": setup.model.network.name,
+        "time": time,
         "log_evidence": res.log_evidence,
         "log_evidence_se": res.log_evidence_se,
         "posterior": table[["parameter", "mean", "q05", "q95"]].to_dict(orient="records"),

@@ -32,17 +32,17 @@ class TransportSetup:
         Forward model.
     initial_state : numpy.ndarray
         State ``(N, S)`` at time 0.
-    time : float
-        Observation time.
+    time : float or list of float
+        Observation time, or the increasing times of several snapshots.
     n_steps : int
-        Time steps to ``time``.
+        Time steps to each observation time.
     options : dict
         The remaining blocks of the specification (``simulation``, ``fit``).
     """
 
     model: ReactionTransport
     initial_state: np.ndarray
-    time: float
+    time: float | list[float]
     n_steps: int
     options: dict
 
@@ -58,6 +58,17 @@ def _number(block: Mapping, key: str, default: float, positive: bool = True) -> 
     return v
 
 
+def _times(spec: Mapping) -> float | list[float]:
+    """``time``: one positive number, or a list of increasing positive snapshot times."""
+    value = spec.get("time", 5.0)
+    if not isinstance(value, list | tuple):
+        return _number(spec, "time", 5.0)
+    times = [_number({"time": v}, "time", 5.0) for v in value]
+    if not times or np.any(np.diff(times) <= 0):
+        raise InputError("specification: time must be a number or increasing numbers", value=value)
+    return times
+
+
 def load_transport_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> TransportSetup:
     """Build a :class:`TransportSetup` from a YAML file or mapping.
 
@@ -69,8 +80,9 @@ def load_transport_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> Tra
         :meth:`ReactionNetwork.to_dict`), ``surface_law``, ``grid`` (``length`` m, ``cells``),
         ``diffusivity``, ``boundary`` (``left``/``right``: ``closed`` or a fixed aqueous
         concentration), ``initial`` (``left``, ``right`` species → amount, ``contact``; default: the
-        template's quartz | olivine contact, or the network's uniform initial amounts), ``time``,
-        ``n_steps``, ``simulation`` and ``fit`` blocks (passed through).
+        template's quartz | olivine contact, or the network's uniform initial amounts), ``time``
+        (a number, or a list of increasing snapshot times), ``n_steps``, ``simulation`` and ``fit``
+        blocks (passed through).
 
     Returns
     -------
@@ -81,6 +93,8 @@ def load_transport_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> Tra
     >>> setup = load_transport_spec({"grid": {"cells": 20}, "time": 2.0})
     >>> setup.initial_state.shape
     (20, 5)
+    >>> load_transport_spec({"time": [1.0, 4.0]}).time
+    [1.0, 4.0]
     """
     if not isinstance(spec, Mapping):
         import yaml
@@ -128,7 +142,7 @@ def load_transport_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> Tra
         x0 = layered_state(
             net, grid, init.get("left", {}) or {}, init.get("right", {}) or {}, init.get("contact")
         )
-    time = _number(spec, "time", 5.0)
+    time = _times(spec)
     n_steps = int(_number(spec, "n_steps", 12))
     opts = {k: dict(spec.get(k) or {}) for k in ("simulation", "fit")}
     if any(not isinstance(spec.get(k) or {}, Mapping) for k in ("simulation", "fit")):
