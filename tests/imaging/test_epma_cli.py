@@ -111,3 +111,37 @@ def test_epma_bad_new_options_exit_2(root, tmp_path, extra):
     res = runner.invoke(app, args)
     assert res.exit_code == 2, res.output
     assert len(res.output.strip().splitlines()) == 1
+
+
+def test_epma_chunks_gives_the_in_memory_outputs(root, tmp_path):
+    """``--chunks``: lazy read + dask pipeline; every output equals the in-memory run."""
+    import numpy as np
+    import xarray as xr
+
+    outs = {}
+    for tag, extra in (("mem", []), ("lazy", ["--chunks", "30"])):
+        outs[tag] = tmp_path / tag
+        res = runner.invoke(
+            app,
+            [
+                "imaging",
+                "epma",
+                str(root / ".map/1"),
+                str(root / ".qnt"),
+                "--out",
+                str(outs[tag]),
+                *extra,
+            ],
+        )
+        assert res.exit_code == 0, res.output
+    for f in ("phase_fraction.csv", "summary.csv", "phase_mean.csv", "parameters.csv"):
+        a = pd.read_csv(outs["mem"] / f, index_col=0)
+        b = pd.read_csv(outs["lazy"] / f, index_col=0)
+        pd.testing.assert_frame_equal(a, b, rtol=1e-12, atol=1e-12)
+    with xr.open_dataset(outs["mem"] / "wt.nc") as a, xr.open_dataset(outs["lazy"] / "wt.nc") as b:
+        for v in a.data_vars:
+            np.testing.assert_allclose(b[v].values, a[v].values, rtol=1e-12, atol=1e-12)
+    bad = runner.invoke(
+        app, ["imaging", "epma", str(root / ".map/1"), str(root / ".qnt"), "--chunks", "0"]
+    )
+    assert bad.exit_code == 2

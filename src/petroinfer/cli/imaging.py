@@ -304,9 +304,13 @@ def _epma_outputs(res, out: Path, sec=None, density=None) -> list[str]:
     with atomic_path(out / "wt.nc") as tmp:
         res.wt.to_netcdf(tmp)
     names = []
+    wt = res.wt
+    step = -(-max(wt.sizes["x"], wt.sizes["y"]) // 1024)  # figures of at most ~1024² pixels
+    if step > 1:
+        wt = wt.coarsen(x=step, y=step, boundary="trim").mean()
     for v in [str(v) for v in res.wt.data_vars if not str(v).endswith("_se")]:
         fig, ax = plt.subplots(figsize=(4.8, 4))
-        res.wt[v].plot(ax=ax, cbar_kwargs={"label": f"{v} (wt%)"})
+        wt[v].plot(ax=ax, cbar_kwargs={"label": f"{v} (wt%)"})
         ax.set_xlabel("stage X (mm)")
         ax.set_ylabel("stage Y (mm)")
         ax.set_aspect("equal")
@@ -397,6 +401,15 @@ def epma(
             help="Phase densities PHASE=g/cm3,... : also write mass-weighted phase_mean_mass.csv.",
         ),
     ] = None,
+    chunks: Annotated[
+        int | None,
+        typer.Option(
+            "--chunks",
+            min=1,
+            help="Maps larger than memory: read and quantify lazily in blocks of N × N pixels "
+            "(dask); wt.nc is written block by block. Default: in memory.",
+        ),
+    ] = None,
     out: OutOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -404,7 +417,9 @@ def epma(
     from petroinfer.imaging import dead_time_correction
     from petroinfer.io import read_jeol_map, read_jeol_qnt
 
-    xmap = read_jeol_map(map_dir, conditions=map_conditions)
+    xmap = read_jeol_map(map_dir, conditions=map_conditions, chunks=chunks)
+    if chunks is not None:
+        xmap = xmap.chunk({"element": -1, "y": chunks, "x": chunks})
     tau = dead_time_ns if dead_time_ns is not None else xmap.attrs["dead_time_ns_conditions"]
     if tau:
         xmap = dead_time_correction(xmap, tau)

@@ -96,6 +96,73 @@ def _read_matrix(path: Path) -> np.ndarray:
     return np.asarray(rows, dtype=float)
 
 
+def _scan_matrix(path: Path) -> tuple[np.ndarray, int, int]:
+    """Validate a map file in one streaming pass and index its rows (constant memory).
+
+    Every non-blank line is parsed and checked (numeric, same length as the first, finite and
+    non-negative) exactly as :func:`_read_matrix` and :func:`read_jeol_map` check a file read
+    whole, but only the byte offset of each row is kept. Returns ``(offsets, n_rows, n_cols)``
+    with ``offsets`` of length ``n_rows + 1`` (the last is the end of the file).
+    """
+    sep = "," if path.suffix.lower() == ".csv" else None
+    offsets: list[int] = []
+    n_cols = 0
+    pos = 0
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            start, pos = pos, pos + len(raw)
+            line = raw.decode("utf-8", errors="replace")
+            if not line.strip():
+                continue
+            cells = line.strip().split(sep)
+            try:
+                row = np.array([float(c) for c in cells])
+            except ValueError:
+                bad = next(c for c in cells if not _is_float(c))
+                raise InputError(
+                    f"{path}, line {lineno}: non-numeric count {format_value(bad)}"
+                ) from None
+            if offsets and row.size != n_cols:
+                raise InputError(
+                    f"{path}, line {lineno}: ragged row with {row.size} values, expected "
+                    f"{n_cols} like line 1"
+                )
+            ok = np.isfinite(row) & (row >= 0)
+            if not ok.all():
+                raise InputError(
+                    f"{path}, line {lineno}: negative or missing count {format_value(row[~ok][0])}"
+                )
+            n_cols = row.size
+            offsets.append(start)
+    if not offsets:
+        raise InputError(f"{path}: empty map file")
+    return np.asarray([*offsets, pos], dtype=np.int64), len(offsets), n_cols
+
+
+def _read_block(path: str, start: int, stop: int, n_rows: int, n_cols: int) -> np.ndarray:
+    """Rows of a validated map file between two byte offsets, as an ``(n_rows, n_cols)`` array."""
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        text = fh.read(stop - start).decode("utf-8", errors="replace")
+    return np.array(text.replace(",", " ").split(), dtype=float).reshape(n_rows, n_cols)
+
+
+def _lazy_matrix(path: Path, offsets: np.ndarray, n_cols: int, rows_per_block: int):
+    """A dask array over a validated map file, in blocks of whole file rows."""
+    import dask
+    import dask.array as dsa
+
+    n = len(offsets) - 1
+    blocks = []
+    for i in range(0, n, rows_per_block):
+        j = min(n, i + rows_per_block)
+        part = dask.delayed(_read_block, pure=True)(
+            str(path), int(offsets[i]), int(offsets[j]), j - i, n_cols
+        )
+        blocks.append(dsa.from_delayed(part, shape=(j - i, n_cols), dtype=float))
+    return dsa.concatenate(blocks, axis=0)
+
+
 def _is_float(s: str) -> bool:
     try:
         float(s)
@@ -193,7 +260,9 @@ def _conditions_from_csv(csv: Path) -> tuple[list[Path], dict]:
     return maps, cond
 
 
-def read_jeol_map(path: str | Path, *, conditions: str | Path | None = None) -> xr.DataArray:
+def read_jeol_map(
+    path: str | Path, *, conditions: str | Path | None = None, chunks: int | None = None
+) -> xr.DataArray:
     """Read a JEOL X-ray map folder into a labelled count cube.
 
     Parameters
@@ -205,6 +274,12 @@ def read_jeol_map(path: str | Path, *, conditions: str | Path | None = None) -> 
         Instrument, Dwell [msec], Probe current [A], Start X [mm], Start Y [mm], Step size [um],
         Steps X, Steps Y, dead time [ns]``; paths relative to the csv; only the first row's
         conditions are used). Replaces the ``.cnd`` files.
+    chunks : int, optional
+        Read lazily: a dask-backed map in blocks of ``chunks`` whole file rows (stage-X lines —
+        stage-Y lines for JXA-8230), for maps larger than memory. Every file is first checked in
+        one streaming pass (same errors as a whole read, with the file line), keeping only the
+        byte offset of each row; the blocks are parsed when computed. Rechunk the result (e.g.
+        ``.chunk({"y": 256, "x": 256})``) for square blocks. Default: read into memory.
 
     Returns
     -------
@@ -252,21 +327,33 @@ def read_jeol_map(path: str | Path, *, conditions: str | Path | None = None) -> 
         maps, cond = _conditions_from_cnd(folder)
     nx, ny = cond["points"]
     jxa8230 = cond["jxa8230"]
+    if chunks is not None and (isinstance(chunks, bool) or int(chunks) < 1):
+        raise InputError("chunks must be a positive number of file rows", value=chunks)
     cubes = []
     for p in maps:
-        m = _read_matrix(p)
-        if jxa8230:  # rows run along stage Y (QntMap's JXA-8230 index (x_px − 1)·ny + y_px)
-            m = m.T
-        if m.shape != (nx, ny):
+        if chunks is None:
+            m = _read_matrix(p)
+            shape = m.T.shape if jxa8230 else m.shape
+        else:
+            offsets, n_rows, n_cols = _scan_matrix(p)
+            shape = (n_cols, n_rows) if jxa8230 else (n_rows, n_cols)
+        # JXA-8230: rows run along stage Y (QntMap's JXA-8230 index (x_px − 1)·ny + y_px)
+        if shape != (nx, ny):
             hint = (
                 " — the map looks transposed (rows must run along stage X)"
-                if m.shape == (ny, nx)
+                if shape == (ny, nx)
                 else ""
             )
             raise InputError(
-                f"{p}: {m.shape[0]} rows × {m.shape[1]} columns, expected {nx} × {ny} from the "
+                f"{p}: {shape[0]} rows × {shape[1]} columns, expected {nx} × {ny} from the "
                 f"conditions ($XM_POINTS nx ny){hint}"
             )
+        if chunks is not None:
+            lazy = _lazy_matrix(p, offsets, n_cols, int(chunks))
+            cubes.append(lazy if jxa8230 else lazy.T)  # stage X → last axis
+            continue
+        if jxa8230:
+            m = m.T
         if not np.all(np.isfinite(m)) or (m < 0).any():
             r, c = np.argwhere(~(np.isfinite(m) & (m >= 0)))[0]
             raise InputError(
@@ -276,8 +363,14 @@ def read_jeol_map(path: str | Path, *, conditions: str | Path | None = None) -> 
     (sx, sy), (x0, y0) = cond["step_um"], cond["start_mm"][:2]
     xsign = -1.0 if jxa8230 else 1.0  # JXA-8230: stage X decreases along the pixel x axis
     elements = cond["elements"]
+    if chunks is None:
+        stacked = np.stack(cubes)
+    else:
+        import dask.array as dsa
+
+        stacked = dsa.stack(cubes)
     da = xr.DataArray(
-        np.stack(cubes),
+        stacked,
         dims=("element", "y", "x"),
         coords={
             "element": elements,
