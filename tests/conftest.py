@@ -6,12 +6,26 @@ import os
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
 _SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 if "PETROINFER_DATA_DIR" not in os.environ and _SHARED.is_dir():
     os.environ["PETROINFER_DATA_DIR"] = str(_SHARED)
+
+
+@pytest.fixture(scope="session")
+def qntmap_minimal_dir() -> Path:
+    """The QntMap minimal EPMA data set's folder (through the dataset registry), or skip."""
+    from petroinfer.errors import InputError
+    from petroinfer.io import datasets as ds
+
+    try:
+        return ds.epma_qntmap_minimal_dir(download=False)
+    except InputError as exc:
+        pytest.skip(f"QntMap minimal data set absent (set PETROINFER_DATA_DIR): {exc}")
+
 
 # Hypothesis: deterministic by default, so that a fresh clone (and CI) runs the same examples
 # every time and a property test cannot fail at random on a new user's machine (as one did in

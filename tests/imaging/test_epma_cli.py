@@ -9,18 +9,13 @@ import pytest
 from typer.testing import CliRunner
 
 from petroinfer.cli.main import app
-from petroinfer.errors import InputError
-from petroinfer.io import datasets as ds
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def root():
-    try:
-        return ds.epma_qntmap_minimal_dir(download=False)
-    except InputError as exc:
-        pytest.skip(f"QntMap minimal data set absent (set PETROINFER_DATA_DIR): {exc}")
+def root(qntmap_minimal_dir):
+    return qntmap_minimal_dir
 
 
 def test_epma_command_writes_outputs(root, tmp_path):

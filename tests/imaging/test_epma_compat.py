@@ -27,11 +27,8 @@ B = {"Mg": (99.75446, 0.0004009793), "Si": (99.88468, 0.0003773498)}
 
 
 @pytest.fixture(scope="module")
-def root():
-    try:
-        return ds.epma_qntmap_minimal_dir(download=False)
-    except InputError as exc:
-        pytest.skip(f"QntMap minimal data set absent (set PETROINFER_DATA_DIR): {exc}")
+def root(qntmap_minimal_dir):
+    return qntmap_minimal_dir
 
 
 @pytest.fixture(scope="module")

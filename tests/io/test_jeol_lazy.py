@@ -9,16 +9,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from petroinfer.errors import InputError
-from petroinfer.io import datasets as ds
 from petroinfer.io import read_jeol_map, read_jeol_qnt
 
 
 @pytest.fixture(scope="module")
-def minimal():
-    try:
-        return ds.epma_qntmap_minimal_dir(download=False)
-    except InputError as exc:
-        pytest.skip(f"QntMap minimal data set absent (set PETROINFER_DATA_DIR): {exc}")
+def minimal(qntmap_minimal_dir):
+    return qntmap_minimal_dir
 
 
 def _write_map(folder, arrays_, elements, points=None, jxa8230=False, csv=False):
