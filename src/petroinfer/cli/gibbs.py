@@ -33,22 +33,36 @@ _KINDS = ("prograde", "clockwise", "fractionating", "hydration")
 
 
 def _hydration(spec: dict[str, Any]):
-    """Closed Grt–Bt–Ms–Pl–Ky–Qtz at fixed T, P with a relict K-feldspar + H2O source per step."""
+    """Closed Grt–Bt–Ms–Pl–Ky–Qtz with water added per step.
+
+    ``fluid: none`` (default, water-limited): a relict K-feldspar + H2O source is consumed by the micas.
+    ``fluid: saturated``: a free H2O fluid (ds62 CORK) is present; added water joins it and the solids
+    follow the closed-system path from ``T_C`` to ``T_end_C`` (retrograde when cooler).
+    """
     from dataclasses import replace
 
     import numpy as np
 
     from petroinfer.errors import InputError
-    from petroinfer.thermo import GibbsState, integrate, metapelite_system
+    from petroinfer.thermo import GibbsState, integrate, metapelite_system, with_fluid
     from petroinfer.units import celsius_to_kelvin, kbar_to_bar
 
     T = float(celsius_to_kelvin(float(spec.get("T_C", 500.0))))
+    T_end = float(celsius_to_kelvin(float(spec.get("T_end_C", spec.get("T_C", 500.0)))))
     P = float(kbar_to_bar(float(spec.get("P_kbar", 5.0))))
     steps = int(spec.get("steps", 10))
     water = float(spec.get("water_per_step", 0.01))
     relict = float(spec.get("relict_per_water", 1.0))
-    if steps < 1 or water < 0 or relict < 0:
-        raise InputError("hydration needs steps ≥ 1, water_per_step ≥ 0 and relict_per_water ≥ 0")
+    fluid = str(spec.get("fluid", "none"))
+    fluid_moles = float(spec.get("fluid_moles", 0.1))
+    if steps < 1 or water < 0 or relict < 0 or fluid_moles < 0:
+        raise InputError(
+            "hydration needs steps ≥ 1, water_per_step ≥ 0, relict_per_water ≥ 0 and fluid_moles ≥ 0"
+        )
+    if fluid not in ("none", "saturated"):
+        raise InputError(f"hydration: fluid must be 'none' or 'saturated', got {fluid!r}")
+    if fluid == "saturated" and min(T, T_end) < 673.0:
+        raise InputError("hydration: a free H2O fluid (CORK) needs T_C and T_end_C ≥ 399.85 °C")
     sys_ = metapelite_system("grt-bt-ms-pl-ky-qtz")
     st = GibbsState(T, P, {"grt": np.array([0.8, 0.1, 0.1]), "bt": np.array([0.6, 0.4]),
                            "pl": np.array([0.7, 0.3])})  # fmt: skip
@@ -56,10 +70,14 @@ def _hydration(spec: dict[str, Any]):
     closed = sys_.with_mode("closed")
     modes = {"grt": 0.2, "bt": 1.0, "ms": 1.0, "pl": 0.5, "ky": 1.0, "q": 5.0}
     modes.update({k: float(v) for k, v in (spec.get("modes") or {}).items()})
+    source = {"san": relict * water, "H2O": water}
+    if fluid == "saturated":
+        closed = with_fluid(closed)
+        modes["fluid"] = fluid_moles
+        source = {"H2O": water}
     st = closed.with_bulk(replace(st, moles=modes))
-    path = {"T": np.full(steps + 1, T), "P": np.full(steps + 1, P)}
-    gp = integrate(closed, st, path, source={"san": relict * water, "H2O": water}, monitors=[],
-                   reproject=True)  # fmt: skip
+    path = {"T": np.linspace(T, T_end, steps + 1), "P": np.full(steps + 1, P)}
+    gp = integrate(closed, st, path, source=source, monitors=[], reproject=True)
     table = gp.table.copy()
     table.insert(0, "water_added_mol", water * np.arange(steps + 1))
     return table
@@ -85,6 +103,8 @@ def forward(
         table = _hydration(raw.get("hydration") or raw)
         summary.update({"steps": len(table) - 1,
                         "muscovite_growth_mol": round(float(table["n_ms"].iloc[-1] - table["n_ms"].iloc[0]), 5)})  # fmt: skip
+        if "n_fluid" in table:
+            summary["fluid_end_mol"] = round(float(table["n_fluid"].iloc[-1]), 5)
         profile, path = table, table[["water_added_mol", "T_C", "P_kbar"]]
     else:
         try:
@@ -335,4 +355,38 @@ def demo_section(report: Report, out: Path) -> dict:
     sec.code(
         "petroinfer ptpath zoning synthetic_zoning.csv --bt-xmg 0.4 --pl-xan 0.3 --out results/"
     )
+    t["T_C_mu_q_dehydration_5kbar"] = _fluid_demo(sec, out)
     return {k: round(v, 2) for k, v in t.items()}
+
+
+def _fluid_demo(sec, out: Path) -> float:
+    """Dehydration curve mu + q = san + Al2SiO5 + H2O (ds62, CORK H2O) with the Al2SiO5 lines."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from petroinfer.thermo import al2sio5_lines, equilibrium_temperature
+    from petroinfer.units import kelvin_to_celsius
+
+    P = np.linspace(1000.0, 8000.0, 29)
+    curves = {
+        poly: kelvin_to_celsius(
+            equilibrium_temperature({"mu": -1, "q": -1, "san": 1, poly: 1, "H2O": 1}, P)
+        )
+        for poly in ("sill", "and")
+    }
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for name, (tc, pk) in al2sio5_lines(t_min_c=400.0, t_max_c=800.0).items():
+        ax.plot(tc, pk, "k-", lw=0.8, label="Al2SiO5 (ds62)" if name == "ky = sill" else None)
+    for poly, ls in (("sill", "-"), ("and", "--")):
+        ax.plot(curves[poly], P / 1000.0, "b" + ls, label=f"Ms + Qtz = Kfs + {poly} + H2O")
+    ax.set_xlabel("T (°C)")
+    ax.set_ylabel("P (kbar)")
+    ax.legend(fontsize="small")
+    fig.savefig(out / "dehydration_pt.png", dpi=110, bbox_inches="tight")
+    sec.figure(
+        fig,
+        caption="Muscovite dehydration in the presence of quartz (ds62 with the CORK H2O end-member, "
+        "pure phases, a_H2O = 1) and the ds62 Al2SiO5 lines: solid with sillimanite, dashed with "
+        "andalusite, each stable on its own side of the and = sill line.",
+    )
+    return float(np.interp(5000.0, P, curves["sill"]))

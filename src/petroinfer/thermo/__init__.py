@@ -1,7 +1,10 @@
 """petroinfer.thermo — end-member thermodynamics (HP2011 ds62), a–x models and thermobarometers."""
 
+from petroinfer.thermo._fluid import FluidEndmember
+from petroinfer.thermo._gibbs_system import with_fluid
 from petroinfer.thermo.endmembers import (
     DS62_ENDMEMBERS,
+    DS62_FLUIDS,
     Endmember,
     al2sio5_lines,
     al2sio5_triple_point,
@@ -58,10 +61,12 @@ __all__ = [
     "BAROMETERS",
     "COMPOSITION_COLUMNS",
     "DS62_ENDMEMBERS",
+    "DS62_FLUIDS",
     "THERMOMETERS",
     "ASFExcess",
     "Endmember",
     "Equilibrium",
+    "FluidEndmember",
     "GibbsPath",
     "GibbsState",
     "GibbsSystem",
@@ -100,4 +105,5 @@ __all__ = [
     "thermobarometry",
     "thermometer",
     "toy_open_system",
+    "with_fluid",
 ]

@@ -248,3 +248,47 @@ class Assembly:
         if np.linalg.norm(self.basis @ c - vec) > 1e-9 * max(1.0, np.linalg.norm(vec)):
             raise ModelError("the source is not in the span of the assemblage's components")
         return c
+
+
+def with_fluid(system, name: str = "fluid"):
+    r"""The same assemblage saturated with a pure H2O fluid phase (``Phase(name, "H2O")``).
+
+    Parameters
+    ----------
+    system : GibbsSystem
+        An assemblage (any mode); its phases, mode, standard states and fractionating phase are kept.
+    name : str
+        Label of the fluid phase (variable ``n_<name>`` in closed modes).
+
+    Returns
+    -------
+    GibbsSystem
+        The H2O-saturated system. μ_H2O is that of pure H2O from the ds62 CORK equation of state
+        (:func:`petroinfer.thermo.endmember`, Holland & Powell 1991, 1998, 2011): a_H2O = 1.
+
+    Notes
+    -----
+    Phase rule bookkeeping (open mode, F = C − Φ + 2): the fluid adds a phase, and adds a component
+    only if H2O was not already in the span of the assemblage. In Grt–Bt–Ms–Pl–Qtz(–Ky) the micas fix
+    K : H = 1 : 2, so H2O becomes a new component and F is unchanged — no reaction involves the fluid
+    and it is a spectator of the equilibria. With K-feldspar present H2O is already a component, the
+    fluid removes one degree of freedom and adds one reaction (e.g. mu + q = san + sill/ky + H2O).
+
+    Examples
+    --------
+    >>> from petroinfer.thermo import metapelite_system, with_fluid
+    >>> dry = metapelite_system("grt-bt-ms-pl-ky-qtz")
+    >>> wet = with_fluid(dry)
+    >>> (dry.variance, wet.variance, wet.n_components - dry.n_components)
+    (3, 3, 1)
+    """
+    from petroinfer.thermo.gibbs import GibbsSystem
+
+    if name in [p.name for p in system.phases]:
+        raise ModelError(f"the system already has a phase called {name!r}")
+    return GibbsSystem(
+        [*system.phases, Phase(name, "H2O")],
+        mode=system.mode,
+        fractionating_phase=system.fractionating_phase,
+        standard_states=system._standard_states or None,
+    )

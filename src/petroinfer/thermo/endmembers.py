@@ -51,10 +51,12 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from petroinfer.errors import InputError, ModelError, format_value
+from petroinfer.thermo._fluid import FluidEndmember, load_fluids
 from petroinfer.units import GAS_CONSTANT, bar_to_kbar, celsius_to_kelvin, kelvin_to_celsius
 
 __all__ = [
     "DS62_ENDMEMBERS",
+    "DS62_FLUIDS",
     "Endmember",
     "al2sio5_lines",
     "al2sio5_triple_point",
@@ -72,6 +74,8 @@ DS62_ENDMEMBERS = (
     "alm", "py", "gr", "spss", "ann", "phl", "east", "mu", "pa", "cel",
     "ab", "an", "san", "q", "ky", "sill", "and",
 )  # fmt: skip
+#: Fluid end-members (ideal-gas standard state + CORK equation of state, :mod:`petroinfer.thermo._fluid`).
+DS62_FLUIDS = ("H2O",)
 
 
 def _as_tp(T: ArrayLike, P: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -353,22 +357,34 @@ def _load() -> dict[str, Endmember]:
     return out
 
 
-def endmember(name: str) -> Endmember:
+def endmember(name: str) -> Endmember | FluidEndmember:
     """The ds62 end-member called ``name``.
 
     Parameters
     ----------
     name : str
-        THERMOCALC abbreviation, one of :data:`DS62_ENDMEMBERS` (e.g. ``"alm"``, ``"ky"``).
+        THERMOCALC abbreviation, one of :data:`DS62_ENDMEMBERS` (e.g. ``"alm"``, ``"ky"``) or of
+        :data:`DS62_FLUIDS` (``"H2O"``: ideal-gas standard state and the CORK equation of state of
+        Holland & Powell 1991/1998, valid from 673 K).
 
     Returns
     -------
-    Endmember
-        Its parameters and equation of state.
+    Endmember or FluidEndmember
+        Its parameters and equation of state; both give ``properties(T, P)`` → G, H, S, V.
+
+    Examples
+    --------
+    >>> from petroinfer.thermo import endmember
+    >>> round(float(endmember("H2O").gibbs(873.15, 5000.0)))  # J/mol at 600 °C, 5 kbar
+    -361284
     """
+    if name in DS62_FLUIDS:
+        return load_fluids()[name]
     table = _load()
     if name not in table:
-        raise ModelError(f"unknown end-member {name!r}; available: {', '.join(DS62_ENDMEMBERS)}")
+        raise ModelError(
+            f"unknown end-member {name!r}; available: {', '.join(DS62_ENDMEMBERS + DS62_FLUIDS)}"
+        )
     return table[name]
 
 
