@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["demo_section", "melting"]
 
 _MODELS = ("auto", "batch", "fractional")
+_NOISE = ("gaussian", "student")
 
 
 def _read(path: Path):
@@ -54,6 +55,8 @@ def _outputs(res, out: Path, sec) -> None:
         {
             "melting model (best by evidence)": hp["model"],
             "source prior": f"{hp['source_prior']} around {hp['source_reference']}",
+            "noise model": hp.get("noise_model", "gaussian")
+            + (f" (nu = {hp['student_df']:g})" if hp.get("student_df") else ""),
             "log evidence": round(float(res.log_evidence), 2),
             "rms log misfit": round(float(res.diagnostics["rms_log_misfit"]), 4),
             "R-hat max": round(float(res.diagnostics["r_hat_max"]), 3),
@@ -75,6 +78,17 @@ def _outputs(res, out: Path, sec) -> None:
         fig.savefig(out / name, dpi=110, bbox_inches="tight")
         sec.figure(fig, caption=caption)
         plt.close(fig)
+    if "weight" in res.estimate:
+        w = res.estimate["weight"].to_pandas()
+        ws = w.stack()
+        flagged = ws[ws < 0.3].rename("weight").reset_index()
+        write_csv(w.round(4), out / "weights.csv")
+        if len(flagged):
+            sec.table(
+                flagged.round(3),
+                caption="Analyses down-weighted by the Student-t likelihood (posterior mean "
+                "precision weight < 0.3; 1 = fully trusted).",
+            )
     sec.table(res.melting_degree().round(4), caption="Melting degree per sample (F, 90 % interval)")
     sec.table(res.source().round(4), caption="Source composition (ppm, 90 % interval)")
 
@@ -107,6 +121,13 @@ def melting(
         str,
         typer.Option("--sampler", help="gibbs | hmc | gibbs+hmc (move of each REMC sweep)."),
     ] = "gibbs",
+    noise: Annotated[
+        str,
+        typer.Option(
+            "--noise",
+            help="gaussian | student (Student-t, nu = 4, on log C: robust to altered analyses).",
+        ),
+    ] = "gaussian",
     seed: SeedOpt = 0,
     out: OutOpt = None,
     json_out: JsonOpt = False,
@@ -117,12 +138,14 @@ def melting(
 
     if model not in _MODELS:
         raise ModelError(f"--model must be one of {', '.join(_MODELS)}; got {model!r}")
+    if noise not in _NOISE:
+        raise ModelError(f"--noise must be one of {', '.join(_NOISE)}; got {noise!r}")
     data = _read(file)
     els = None if elements is None else [e.strip() for e in elements.split(",") if e.strip()]
     inv = MeltingInversion(
         model, source=source, partition=partition, elements=els,
         source_prior="sparse" if sparse else "normal", n_steps=steps, n_burn=burn, n_chains=chains,
-        sampler=sampler, random_state=seed,
+        sampler=sampler, noise_model=noise, random_state=seed,
     )  # fmt: skip
     res = inv.fit(data)
     md = res.melting_degree()
@@ -130,6 +153,7 @@ def melting(
         "samples": len(md),
         "elements": int(res.estimate.sizes["element"]),
         "model": res.hyperparameters["model"],
+        "noise": noise,
         "F_median": round(float(md["F"].median()), 4),
         "F_min": round(float(md["F"].min()), 4),
         "F_max": round(float(md["F"].max()), 4),
@@ -138,6 +162,9 @@ def melting(
         "log_evidence": {m: round(v, 2) for m, v in res.diagnostics["model_comparison"].items()},
         "r_hat_max": round(float(res.diagnostics["r_hat_max"]), 3),
     }
+    if "weight" in res.estimate:  # Student-t: analyses the likelihood treats as outliers
+        ws = res.estimate["weight"].to_pandas().stack()
+        summary["outliers"] = [f"{s}:{e}" for s, e in ws[ws < 0.3].index]
     if out is not None:
         from petroinfer.report import Report
 

@@ -11,7 +11,8 @@ the location block :math:`(c, \kappa, u)` of every replica-exchange rung at once
           \partial_{u_j} \log L = \textstyle\sum_i R_{ij}\,
           \partial_F \log g(D_i, F_j)\, \mathrm{d}F_j/\mathrm{d}u_j,
 
-:math:`R_{ij} = (y_{ij} - \mu_{ij})/\sigma_i^2`, :math:`\partial_F \log g = -(1-D)/(D + F(1-D))`
+:math:`R_{ij} = (y_{ij} - \mu_{ij})/\sigma_i^2` (Gaussian) or
+:math:`(\nu+1) r_{ij}/(\nu\sigma_i^2 + r_{ij}^2)` (Student-t, ``noise_model="student"``), :math:`\partial_F \log g = -(1-D)/(D + F(1-D))`
 (batch) or :math:`D^{-1}(1-F)^{1/D-1}/(1-(1-F)^{1/D}) - F^{-1}` (aggregated fractional),
 :math:`\mathrm{d}F/\mathrm{d}u = (F_{hi}-F_{lo})\,\mathrm{expit}(u)(1-\mathrm{expit}(u))`.
 The bound :math:`\kappa_j \ge \log k_{min}` is kept by reflecting position and momentum at the wall
@@ -29,6 +30,11 @@ from scipy.special import expit
 
 from petroinfer.errors import ModelError
 from petroinfer.geochem._melting_model import MeltingModel
+from petroinfer.geochem._melting_student import (
+    draw_weights,
+    gibbs_noise_weighted,
+    student_score,
+)
 
 __all__ = ["MeltingHMC", "NoiseGibbs", "dlogg_dF"]
 
@@ -106,7 +112,10 @@ class MeltingHMC:
         G = mm.log_g(x)
         var = mm.sigma2(x)[:, None, :]
         mu = x[:, s["c"]][:, None, :] + mm.kappa(x)[:, :, None] + G
-        R = (mm.y - mu) / var  # (L, n, p)
+        if mm.student:  # ∂ log t_ν / ∂μ
+            R = student_score(mm.y - mu, var, float(mm.df))
+        else:
+            R = (mm.y - mu) / var  # (L, n, p)
         b = betas[:, None]
         grad = np.zeros((x.shape[0], s["u"].stop))
         grad[:, s["c"]] = b * R.sum(axis=1) + self._prior_grad_c(x[:, s["c"]])
@@ -126,6 +135,8 @@ class MeltingHMC:
         mm = self.mm
         s = mm.slices
         w = 1.0 / mm.sigma2(x)  # (L, p)
+        if mm.student:  # Fisher information of the Student-t location: (ν+1)/((ν+3)σ²)
+            w = w * (mm.df + 1.0) / (mm.df + 3.0)
         b = betas[:, None]
         m = np.empty((x.shape[0], s["u"].stop))
         prior_c = 1.0 / (mm.source_sd if mm.source_prior == "normal" else mm.slab_sd) ** 2
@@ -169,13 +180,19 @@ class MeltingHMC:
 
 
 class NoiseGibbs:
-    """The exact inverse-gamma draw of the noise variances alone (used with ``sampler="hmc"``)."""
+    """The exact inverse-gamma draw of the noise variances alone (used with ``sampler="hmc"``).
+
+    For Student-t noise the latent weights ω are drawn first and discarded after the σ draw
+    (see :mod:`petroinfer.geochem._melting_student`).
+    """
 
     def __init__(self, mm: MeltingModel) -> None:
         self.mm = mm
 
     def __call__(self, x, betas, ll, lp, rng):
         x = x.copy()
-        if self.mm.noise is None:
+        if self.mm.noise is None and self.mm.student:  # σ | ω, θ after ω | θ (then ω discarded)
+            gibbs_noise_weighted(self.mm, x, draw_weights(self.mm, x, betas, rng), betas, rng)
+        elif self.mm.noise is None:
             self.mm._gibbs_noise(x, betas, rng)
         return x, self.mm.loglik(x), self.mm.logprior(x)

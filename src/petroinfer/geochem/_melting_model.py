@@ -7,7 +7,9 @@ geochem notes §5 and §F.2). Samples j = 1…n, elements i = 1…p,
           \qquad \varepsilon_{ij} \sim N(0, \sigma_i^2),
 
 with :math:`c = \log C_0`, :math:`\kappa_j = \log k_j`, :math:`g` the melt/source ratio of the melting
-model. State vector of one replica: ``[c (p), κ (n, if fractionation), u (n), log σ (p, if estimated),
+model (``noise_model="student"``: :math:`\varepsilon_{ij} \sim t_\nu(0, \sigma_i^2)`, sampled by the
+tempered scale mixture of :mod:`petroinfer.geochem._melting_student`, which replaces steps (2)–(3)).
+State vector of one replica: ``[c (p), κ (n, if fractionation), u (n), log σ (p, if estimated),
 v (p, if D uncertain), w (1, if two-stage)]``; :math:`F_j = F_{lo} + (F_{hi}-F_{lo})\,\mathrm{expit}(u_j)`,
 :math:`F_t = F_{hi}\,\mathrm{expit}(w)`.
 
@@ -31,6 +33,12 @@ import numpy as np
 from scipy.special import expit, log_ndtr, ndtr, ndtri
 
 from petroinfer.geochem._melting_forward import log_melt_ratio
+from petroinfer.geochem._melting_student import (
+    draw_weights,
+    gibbs_location_weighted,
+    gibbs_noise_weighted,
+    student_logpdf,
+)
 
 __all__ = ["MeltingModel"]
 
@@ -93,6 +101,8 @@ class MeltingModel:
     ig_scale: float = 0.01
     D_sd: float | None = None
     n_sweep_F: int = 1
+    noise_model: str = "gaussian"  # or "student": Student-t on log C (see _melting_student)
+    df: float = 4.0  # degrees of freedom ν of the Student-t
 
     def __post_init__(self) -> None:
         n, p = self.y.shape
@@ -165,10 +175,20 @@ class MeltingModel:
         return c + self.kappa(x)[..., :, None] + self.log_g(x, u)
 
     # ------------------------------------------------------------------ densities
+    @property
+    def student(self) -> bool:
+        return self.noise_model == "student"
+
+    def _pointwise(self, mu: np.ndarray, var: np.ndarray) -> np.ndarray:
+        """Pointwise log density of the data given the predicted log concentration ``mu``."""
+        if self.student:
+            return student_logpdf(self.y, mu, var, float(self.df))
+        return _norm_logpdf(self.y, mu, var)
+
     def loglik_terms(self, x: np.ndarray, u: np.ndarray | None = None) -> np.ndarray:
-        """Pointwise log-likelihood ``(L, n, p)``."""
+        """Pointwise log-likelihood ``(L, n, p)`` (Gaussian or marginal Student-t)."""
         var = self.sigma2(x)[..., None, :]
-        return _norm_logpdf(self.y, self.mean(x, u), var)
+        return self._pointwise(self.mean(x, u), var)
 
     def loglik(self, x: np.ndarray) -> np.ndarray:
         x = np.atleast_2d(x)
@@ -265,9 +285,15 @@ class MeltingModel:
     # ------------------------------------------------------------------ Gibbs sweep
     def __call__(self, x, betas, ll, lp, rng):
         x = x.copy()
-        self._gibbs_location(x, betas, rng)
-        if self.noise is None:
-            self._gibbs_noise(x, betas, rng)
+        if self.student:  # scale-mixture data augmentation (ω drawn, used, discarded)
+            omega = draw_weights(self, x, betas, rng)
+            gibbs_location_weighted(self, x, omega / self.sigma2(x)[:, None, :], rng)
+            if self.noise is None:
+                gibbs_noise_weighted(self, x, omega, betas, rng)
+        else:
+            self._gibbs_location(x, betas, rng)
+            if self.noise is None:
+                self._gibbs_noise(x, betas, rng)
         for _ in range(self.n_sweep_F):
             self._mh_F(x, betas, rng, ridge=self.fractionation)
         self._mh_global(x, betas, rng)
@@ -372,6 +398,8 @@ class MeltingModel:
         """Pointwise log-likelihood ``(L, n, p)`` for given ``log g`` and κ."""
         var = self.sigma2(x)[:, None, :]
         mu = x[:, self.slices["c"]][:, None, :] + kappa[:, :, None] + G
+        if self.student:
+            return student_logpdf(self.y, mu, var, float(self.df))
         return -0.5 * (_LOG2PI + np.log(var) + (self.y - mu) ** 2 / var)
 
     def _mh_F(

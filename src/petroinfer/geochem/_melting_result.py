@@ -26,7 +26,8 @@ class MeltingResult(Result):
     units), ``corr_C0_F`` (posterior correlation of :math:`\log C_{0,i}` with :math:`\log F_j`,
     averaged over samples) and, for the sparse source prior, ``inclusion_probability`` (dim
     ``element``); ``C_obs``, ``C_pred``, ``C_pred_q05``, ``C_pred_q95`` (ppm, dims ``sample,
-    element``). ``posterior`` holds the draws (``chain, draw, ...``). ``criterion`` holds the log
+    element``) and, for Student-t noise, ``weight`` (posterior mean precision weight
+    :math:`E[(\nu+1)/(\nu + r_{ij}^2/\sigma_i^2)]` of every analysis; < 0.3 marks an outlier). ``posterior`` holds the draws (``chain, draw, ...``). ``criterion`` holds the log
     evidence of every melting model tried (dim ``model``).
 
     Parameters

@@ -48,6 +48,8 @@ def build_model(
         F_hi=bounds[1],
         noise=None if inv.noise is None else float(inv.noise),
         D_sd=None if inv.D_uncertainty is None else float(inv.D_uncertainty),
+        noise_model=str(getattr(inv, "noise_model", "gaussian")),
+        df=float(getattr(inv, "student_df", 4.0)),
         **priors,
     )
 
@@ -153,6 +155,8 @@ def run_model(
         "fractionation": bool(inv.fractionation),
         "k_min": None if mm.k_min is None else float(mm.k_min),
         "F_bounds": list(bounds),
+        "noise_model": mm.noise_model,
+        "student_df": float(mm.df) if mm.student else None,
         **rem.hyperparameters,
     }
     return MeltingResult(
@@ -189,7 +193,14 @@ def _labelled(
             "F": (dims_s, F, {"units": "1", "long_name": "melt mass fraction"}),
             "k": (dims_s, k, {"units": "1", "long_name": "enrichment by fractionation"}),
             "C0": (dims_e, C0, {"units": "ppm", "long_name": "source concentration"}),
-            "sigma": (dims_e, sig, {"units": "1 (natural log)", "long_name": "noise sd"}),
+            "sigma": (
+                dims_e,
+                sig,
+                {
+                    "units": "1 (natural log)",
+                    "long_name": "noise scale (Student-t)" if mm.student else "noise sd",
+                },
+            ),
         },
         coords={
             "chain": np.arange(C),
@@ -230,6 +241,18 @@ def _labelled(
     est["C_pred"] = (("sample", "element"), pred.mean(axis=0), {"units": "ppm"})
     est["C_pred_q05"] = (("sample", "element"), np.quantile(pred, 0.05, axis=0), {"units": "ppm"})
     est["C_pred_q95"] = (("sample", "element"), np.quantile(pred, 0.95, axis=0), {"units": "ppm"})
+    if mm.student:  # E[ω_ij | data] at β = 1: (ν+1)/(ν + r²/σ²), averaged over draws
+        var = mm.sigma2(flat[pick])[:, None, :]
+        q = (mm.y - mm.mean(flat[pick])) ** 2 / var
+        wgt = ((mm.df + 1.0) / (mm.df + q)).mean(axis=0)
+        est["weight"] = (
+            ("sample", "element"),
+            wgt,
+            {
+                "units": "1",
+                "long_name": "posterior mean Student-t precision weight (< 0.3: outlier)",
+            },
+        )
     resid = np.log(table.to_numpy()) - np.log(est["C_pred"].values)
     est["rms_log_misfit"] = ((), float(np.sqrt(np.mean(resid**2))), {"units": "1 (natural log)"})
     est["C0_reference"] = ("element", ref.to_numpy(), {"units": "ppm"})
