@@ -313,18 +313,22 @@ def test_posterior_intervals_are_calibrated_over_repeated_datasets():
     # 20 samples, F uniform in 2-20 %, 5 % noise, source = DMM × lognormal(0.3), k lognormal(1.4,
     # 0.3) truncated at k >= 1: data drawn from the prior of the fitted model (F_prior="uniform" on
     # the same bounds, k_min=1), so nominal 90 % intervals must cover the truth ~90 % of the time
-    # (simulation-based calibration). 40 datasets; coverage pooled over samples (F_j, k_j) and
+    # (simulation-based calibration). 50 datasets; coverage pooled over samples (F_j, k_j) and
     # elements (C0_i). The C0 errors of one dataset share a common mode (the C0-k scale is set by
     # the priors), so a dataset's C0 intervals tend to cover or miss together: the C0 estimate has
-    # SD ~ sqrt(0.09/40) ~ 0.045 (cluster bootstrap over datasets), F and k ~ 0.015.
-    # Replica exchange with 4 rungs (the evidence is not needed here): ~100 s at load 4 on 2 cores.
+    # SD ~ sqrt(0.09/50) ~ 0.042 (cluster bootstrap over datasets), F and k ~ 0.013.
+    # Replica exchange on a fixed 4-rung ladder [0, 0.1, 0.32, 1] (the evidence is not needed here;
+    # an adaptive ladder grows to ~10 rungs since the round-4 sigma-draw fix), 500 + 250 sweeps, so
+    # that 50 datasets fit in about the time 40 took before (measured F 0.899, C0 0.870, k 0.911,
+    # SD(C0) 0.041; 60 datasets: 0.895, 0.865, 0.909, SD 0.037).
     hits = {"F": [], "C0": [], "k": []}
     per_dataset_C0 = []
-    kw = {"F_prior": "uniform", "F_bounds": (0.02, 0.2), "n_steps": 600, "n_burn": 300,
-          "n_temps": 4, "n_chains": 1, "warn": False}  # fmt: skip
+    kw = {"F_prior": "uniform", "F_bounds": (0.02, 0.2), "n_steps": 500, "n_burn": 250,
+          "n_temps": 4, "ladder": "geometric", "beta_min": 0.1, "n_chains": 1,
+          "warn": False}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for seed in range(40):
+        for seed in range(50):
             data, truth = make_melting_data(20, F_range=(0.02, 0.2), random_state=100 + seed)
             res = MeltingInversion(random_state=seed, **kw).fit(data)
             est = res.estimate
@@ -338,8 +342,8 @@ def test_posterior_intervals_are_calibrated_over_repeated_datasets():
             per_dataset_C0.append(np.mean(hits["C0"][-14:]))
     cover = {name: float(np.mean(h)) for name, h in hits.items()}
     sd_C0 = float(np.std(per_dataset_C0) / np.sqrt(len(per_dataset_C0)))
-    print(f"coverage of 90 % intervals over 40 datasets: {cover}, SD(C0) {sd_C0:.3f}")
+    print(f"coverage of 90 % intervals over 50 datasets: {cover}, SD(C0) {sd_C0:.3f}")
     assert 0.85 <= cover["F"] <= 0.97, cover
     assert 0.85 <= cover["C0"] <= 0.97, cover
     assert 0.85 <= cover["k"] <= 0.97, cover
-    assert math.isfinite(sd_C0) and sd_C0 < 0.06
+    assert math.isfinite(sd_C0) and sd_C0 < 0.05

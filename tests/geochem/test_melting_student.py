@@ -282,10 +282,10 @@ def robust_fits():
             inv = MeltingInversion(noise_model=noise_model, **FIT)
             fits["clean", noise_model] = inv.fit(data)
             fits["known", noise_model] = inv.set_params(noise=0.05).fit(bad)
-            # a denser ladder where the evidence gap is a few nats (the default 16-rung adaptive
-            # ladder overestimates log Z of both models by ~10-20 nats here; docs/methods)
-            inv.set_params(noise=None, n_temps=40, ladder="geometric")
-            fits["altered", noise_model] = inv.fit(bad)
+            # default ladder: its evidence matches an importance-sampling reference within
+            # ~1 nat on these problems since the round-4 noise-draw fix (test_melting_evidence.py)
+            fits["altered", noise_model] = inv.set_params(noise=None).fit(bad)
+    print({k: round(v.log_evidence, 1) for k, v in fits.items()})
     return fits, truth
 
 
@@ -301,6 +301,11 @@ def test_student_t_resists_altered_analyses(robust_fits):
     els = list(truth["C0"].index)
     ie = [els.index(e) for e in ALTERED[1]]
     rows = [int(s[1:]) - 1 for s in ALTERED[0]]
+    for key, res in fits.items():  # the table in docs/methods/melting.md
+        print(key, f"C0 {_covered(res, truth, 'C0').sum()}/14 F {_covered(res, truth, 'F').sum()}/20",
+              "F/F_true", (res.estimate["F"].values[rows] / truth["F"][rows]).round(2),
+              "sigma", res.estimate["sigma"].values[ie].round(3),
+              f"log Z {res.log_evidence:.1f} +- {res.log_evidence_se:.1f}")  # fmt: skip
     # known analytical noise (5 %): the Gaussian is dragged -- C0 of the altered elements above
     # its 90 % interval, F of the altered basalts low (measured: F/F_true 0.54-0.69, C0 coverage
     # 3/14); the Student-t covers every C0 and F
@@ -315,9 +320,13 @@ def test_student_t_resists_altered_analyses(robust_fits):
     # elements (~0.39 for a true 0.05), widening every C0 interval of those elements; the
     # Student-t keeps sigma near 0.05-0.09, flags the 9 analyses (weight ~0.03) and only them
     g, t = fits["altered", "gaussian"], fits["altered", "student"]
+    # (round 4: with the sigma draw fixed, the Student-t scale of the altered elements is
+    # 0.098, 0.093, 0.092 in a 2 x 2000-sweep run -- the round-3 0.08-0.09 came from the comonotone
+    # sigma draw -- and 0.044-0.062 for the eleven others)
     assert (g.estimate["sigma"].values[ie] > 0.25).all()
-    assert (t.estimate["sigma"].values[ie] < 0.13).all()
-    assert np.all(np.abs(t.estimate["sigma"].values - 0.05) < 0.05)
+    assert (t.estimate["sigma"].values[ie] < 0.11).all()
+    others = np.delete(t.estimate["sigma"].values, ie)
+    assert np.all(np.abs(others - 0.05) < 0.02)
     width = {k: np.log(r.estimate["C0_q95"] / r.estimate["C0_q05"]).values[ie] for k, r in
              (("g", g), ("t", t))}  # fmt: skip
     assert (width["t"] < 0.8 * width["g"]).all()
@@ -350,11 +359,11 @@ def test_evidence_prefers_student_only_on_altered_data(robust_fits):
     dz = {k: fits[k, "student"].log_evidence - fits[k, "gaussian"].log_evidence
           for k in ("clean", "altered", "known")}  # fmt: skip
     # known noise: the 9 analyses at ~22 sigma cost the Gaussian > 1000 nats; estimated noise: the
-    # Student-t is preferred, but only by a few nats (measured here +1.8 +- 1.3 with 40 rungs,
-    # +5.6 to +8.0 with 48; the Gaussian's inflated sigma absorbs part of the damage); clean data:
-    # the Gaussian (the generating model) is preferred by ~30 nats, never the Student-t
+    # Student-t is preferred by +25.9 (importance-sampling references +26.9; round 3's few nats
+    # came from the comonotone sigma draw); clean data: the Gaussian (the generating model) is
+    # preferred by 11.4 nats (references 12.6), never the Student-t
     assert dz["known"] > 500.0, dz
-    assert dz["altered"] > 0.0, dz
+    assert dz["altered"] > 10.0, dz
     assert dz["clean"] < -5.0, dz
     assert fits["known", "student"].hyperparameters["student_df"] == 4.0
 

@@ -19,9 +19,11 @@ given :math:`c` (data augmentation); (2) :math:`(c, \kappa)` jointly from their 
 conditional — under the bound :math:`\kappa_j \ge \log k_{min}` (default :math:`k \ge 1`) as an
 independence proposal accepted inside the support, followed by exact blockwise truncated draws and
 the common shift :math:`(c + a, \kappa - a)` (a generalised Gibbs step along a translation group,
-Liu & Sabatti 2000, JASA 95:1497–1510); (3) :math:`\sigma_i^2` from its inverse-gamma full conditional; (4) Metropolis updates of
-each :math:`u_j` — plain and along the :math:`(F_j, k_j)` trade-off ridge (κ shifted by the mean change
-of :math:`\log g`, a volume-preserving shear); (5) a global ridge move shifting every :math:`u_j` and
+Liu & Sabatti 2000, JASA 95:1497–1510); (3) :math:`\sigma_i^2` from its inverse-gamma full
+conditional (one independent Gamma variate per element and rung); (4) Metropolis updates of each
+:math:`u_j` along the :math:`(F_j, k_j)` trade-off ridge (κ shifted by the mean change of
+:math:`\log g`, a volume-preserving shear) and plain (the ridge only exists near β = 1; near β = 0
+F and k are independent under the prior); (5) a global ridge move shifting every :math:`u_j` and
 :math:`c`; (6) Metropolis updates of :math:`v_i` and :math:`w`.
 """
 
@@ -296,6 +298,10 @@ class MeltingModel:
                 self._gibbs_noise(x, betas, rng)
         for _ in range(self.n_sweep_F):
             self._mh_F(x, betas, rng, ridge=self.fractionation)
+            if self.fractionation:
+                # and a plain step: near beta = 0 F and k are independent (no ridge), and the
+                # ridge step alone left the low rungs far from their law for ~50 sweeps
+                self._mh_F(x, betas, rng, ridge=False)
         self._mh_global(x, betas, rng)
         self._mh_global(x, betas, rng)
         if self.D_sd is not None:
@@ -391,7 +397,8 @@ class MeltingModel:
         ss = ((self.y - self.mean(x)) ** 2).sum(axis=1)  # (L, p)
         shape = self.ig_shape + betas[:, None] * self.n / 2.0
         rate = self.ig_scale + betas[:, None] * ss / 2.0
-        s2 = rate / rng.gamma(shape, 1.0)
+        # one Gamma variate per element and rung: the sigma_i are conditionally independent
+        s2 = rate / rng.gamma(np.broadcast_to(shape, rate.shape), 1.0)
         x[:, self.slices["logsig"]] = 0.5 * np.log(s2)
 
     def _ll_from(self, x: np.ndarray, G: np.ndarray, kappa: np.ndarray) -> np.ndarray:

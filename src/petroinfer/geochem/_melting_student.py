@@ -168,4 +168,5 @@ def gibbs_noise_weighted(
     ss = (omega * (mm.y - mm.mean(x)) ** 2).sum(axis=1)  # (L, p)
     shape = mm.ig_shape + betas[:, None] * mm.n / 2.0
     rate = mm.ig_scale + ss / 2.0
-    x[:, mm.slices["logsig"]] = 0.5 * np.log(rate / rng.gamma(shape, 1.0))
+    # one Gamma variate per element and rung: the sigma_i are conditionally independent
+    x[:, mm.slices["logsig"]] = 0.5 * np.log(rate / rng.gamma(np.broadcast_to(shape, rate.shape)))
