@@ -310,6 +310,16 @@ class MeltingModel:
             self._mh_transition(x, betas, rng)
         return x, self.loglik(x), self.logprior(x)
 
+    def source_prior_variance(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Prior variance ``(L, p)`` of each source deviation c_i: ``source_sd²`` (normal prior), or
+        the slab or spike variance drawn from the conditional inclusion probability (sparse prior)."""
+        L, p = x.shape[0], self.p
+        if self.source_prior == "normal":
+            return np.full((L, p), self.source_sd**2)
+        pz = self.slab_probability_given(x[:, self.slices["c"]])
+        slab = rng.random((L, p)) < pz
+        return np.where(slab, self.slab_sd**2, self.spike_sd**2)
+
     def _gibbs_location(self, x: np.ndarray, betas: np.ndarray, rng: np.random.Generator) -> None:
         """Draw (c, κ) from their joint Gaussian full conditional under L^β π.
 
@@ -319,12 +329,7 @@ class MeltingModel:
         """
         L, n, p = x.shape[0], self.n, self.p
         s = self.slices
-        if self.source_prior == "normal":
-            v0c = np.full((L, p), self.source_sd**2)
-        else:
-            pz = self.slab_probability_given(x[:, s["c"]])
-            slab = rng.random((L, p)) < pz
-            v0c = np.where(slab, self.slab_sd**2, self.spike_sd**2)
+        v0c = self.source_prior_variance(x, rng)
         w = 1.0 / self.sigma2(x)  # (L, p)
         r = self.y - self.log_g(x)  # (L, n, p)
         b = betas[:, None]

@@ -94,12 +94,7 @@ def gibbs_location_weighted(
     """
     L, n, p = x.shape[0], mm.n, mm.p
     s = mm.slices
-    if mm.source_prior == "normal":
-        v0c = np.full((L, p), mm.source_sd**2)
-    else:
-        pz = mm.slab_probability_given(x[:, s["c"]])
-        slab = rng.random((L, p)) < pz
-        v0c = np.where(slab, mm.slab_sd**2, mm.spike_sd**2)
+    v0c = mm.source_prior_variance(x, rng)
     r = mm.y - mm.log_g(x)  # (L, n, p)
     pr = prec * r
     a = 1.0 / v0c + prec.sum(axis=1)

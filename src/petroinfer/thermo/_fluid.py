@@ -52,6 +52,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from petroinfer.errors import InputError, ModelError, format_value
+from petroinfer.thermo._accessors import PropertyAccessors
 from petroinfer.units import GAS_CONSTANT
 
 T_REF = 298.15
@@ -117,7 +118,7 @@ def _mrk_volume(
 
 
 @dataclass(frozen=True)
-class FluidEndmember:
+class FluidEndmember(PropertyAccessors):
     r"""A ds62 fluid end-member: ideal-gas standard state + the H2O CORK equation of state.
 
     Parameters are in petroinfer units; instances come from :func:`petroinfer.thermo.endmember`
@@ -227,22 +228,6 @@ class FluidEndmember:
         G = H1 - T * S1 + f["RTlnf"]
         S = S1 - f["dRTlnf_dT"]
         return {"G": G, "H": G + T * S, "S": S, "V": f["V"]}
-
-    def gibbs(self, T: ArrayLike, P: ArrayLike) -> np.ndarray:
-        """Apparent Gibbs energy (J/mol) at T [K], P [bar]."""
-        return self.properties(T, P)["G"]
-
-    def entropy(self, T: ArrayLike, P: ArrayLike) -> np.ndarray:
-        """Entropy (J/K/mol)."""
-        return self.properties(T, P)["S"]
-
-    def volume(self, T: ArrayLike, P: ArrayLike) -> np.ndarray:
-        """Volume (J/bar/mol; × 10 for cm³/mol)."""
-        return self.properties(T, P)["V"]
-
-    def enthalpy(self, T: ArrayLike, P: ArrayLike) -> np.ndarray:
-        """Apparent enthalpy of formation (J/mol)."""
-        return self.properties(T, P)["H"]
 
     def fugacity(self, T: ArrayLike, P: ArrayLike) -> np.ndarray:
         """Fugacity (bar) of the pure fluid at T [K], P [bar]."""

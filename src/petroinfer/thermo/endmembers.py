@@ -51,6 +51,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from petroinfer.errors import InputError, ModelError, format_value
+from petroinfer.thermo._accessors import PropertyAccessors
 from petroinfer.thermo._fluid import FluidEndmember, load_fluids
 from petroinfer.units import GAS_CONSTANT, bar_to_kbar, celsius_to_kelvin, kelvin_to_celsius
 
@@ -88,7 +89,7 @@ def _as_tp(T: ArrayLike, P: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class Endmember:
+class Endmember(PropertyAccessors):
     """One end-member of the Holland & Powell (2011) dataset.
 
     Parameters are in petroinfer units (J, J/K, J/bar, bar); see the module docstring for the equations.
@@ -295,22 +296,6 @@ class Endmember:
             gb, sb, vb = self._bw_terms(T, P)
             G, S, V = G + gb, S + sb, V + vb
         return {"G": G, "H": G + T * S, "S": S, "V": V}
-
-    def gibbs(self, T: ArrayLike, P: ArrayLike) -> np.ndarray:
-        """Apparent Gibbs energy (J/mol) at T [K], P [bar]."""
-        return self.properties(T, P)["G"]
-
-    def entropy(self, T: ArrayLike, P: ArrayLike) -> np.ndarray:
-        """Entropy (J/K/mol)."""
-        return self.properties(T, P)["S"]
-
-    def volume(self, T: ArrayLike, P: ArrayLike) -> np.ndarray:
-        """Volume (J/bar/mol; × 10 for cm³/mol)."""
-        return self.properties(T, P)["V"]
-
-    def enthalpy(self, T: ArrayLike, P: ArrayLike) -> np.ndarray:
-        """Apparent enthalpy of formation (J/mol)."""
-        return self.properties(T, P)["H"]
 
     def heat_capacity(self, T: ArrayLike, P: ArrayLike, dT: float = 0.05) -> np.ndarray:
         """Isobaric heat capacity Cp = T (∂S/∂T)_P (J/K/mol), by a central difference of the analytic S."""
