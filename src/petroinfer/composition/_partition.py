@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from petroinfer.composition._reference import _resolve, _table
+from petroinfer.composition._reference import _listing, _phases, _resolve, _table
 from petroinfer.errors import InputError
 
 __all__ = [
@@ -81,17 +81,7 @@ def list_mineral_partition_coefficients() -> pd.DataFrame:
     'ol;opx;cpx;gt;sp'
     """
     t = _table("mineral_partition_coefficients.csv")
-    return pd.DataFrame(
-        {
-            "description": [v[0] for v in _KD_TABLES.values()],
-            "reference": [v[1] for v in _KD_TABLES.values()],
-            "aliases": [";".join(v[2]) for v in _KD_TABLES.values()],
-            "phases": [
-                ";".join(dict.fromkeys(t.loc[t["table"] == k, "phase"])) for k in _KD_TABLES
-            ],
-        },
-        index=pd.Index(list(_KD_TABLES), name="name"),
-    )
+    return _listing(_KD_TABLES, phases=_phases(t, _KD_TABLES))
 
 
 def mineral_partition_coefficients(
@@ -169,14 +159,7 @@ def list_mineral_modes() -> pd.DataFrame:
     >>> list_mineral_modes().index.tolist()
     ['DMM']
     """
-    return pd.DataFrame(
-        {
-            "description": [v[0] for v in _MODES.values()],
-            "reference": [v[1] for v in _MODES.values()],
-            "aliases": [";".join(v[2]) for v in _MODES.values()],
-        },
-        index=pd.Index(list(_MODES), name="name"),
-    )
+    return _listing(_MODES)
 
 
 def mineral_modes(name: str = "DMM") -> pd.Series:

@@ -103,6 +103,24 @@ def _table(filename: str) -> pd.DataFrame:
         return pd.read_csv(fh)
 
 
+def _listing(known: dict[str, tuple[str, str, tuple[str, ...]]], **extra: list) -> pd.DataFrame:
+    """The ``list_*`` table of a name registry: description, reference, aliases (+ ``extra`` columns)."""
+    return pd.DataFrame(
+        {
+            "description": [v[0] for v in known.values()],
+            "reference": [v[1] for v in known.values()],
+            "aliases": [";".join(v[2]) for v in known.values()],
+            **extra,
+        },
+        index=pd.Index(list(known), name="name"),
+    )
+
+
+def _phases(table: pd.DataFrame, known: dict) -> list[str]:
+    """``;``-joined phases of each named table of a long partition-coefficient table."""
+    return [";".join(dict.fromkeys(table.loc[table["table"] == k, "phase"])) for k in known]
+
+
 def list_reference_compositions() -> pd.DataFrame:
     """The reference compositions available by name.
 
@@ -119,15 +137,7 @@ def list_reference_compositions() -> pd.DataFrame:
     ['DMM', 'N-MORB', 'PM']
     """
     counts = _table("reference_compositions.csv").groupby("reference").size()
-    return pd.DataFrame(
-        {
-            "description": [v[0] for v in _COMPOSITIONS.values()],
-            "reference": [v[1] for v in _COMPOSITIONS.values()],
-            "aliases": [";".join(v[2]) for v in _COMPOSITIONS.values()],
-            "n_species": [int(counts.get(k, 0)) for k in _COMPOSITIONS],
-        },
-        index=pd.Index(list(_COMPOSITIONS), name="name"),
-    )
+    return _listing(_COMPOSITIONS, n_species=[int(counts.get(k, 0)) for k in _COMPOSITIONS])
 
 
 def reference_composition(name: str) -> pd.Series:
@@ -195,17 +205,7 @@ def list_partition_coefficients() -> pd.DataFrame:
     ['workman_hart_2005']
     """
     t = _table("partition_coefficients.csv")
-    return pd.DataFrame(
-        {
-            "description": [v[0] for v in _PARTITION_TABLES.values()],
-            "reference": [v[1] for v in _PARTITION_TABLES.values()],
-            "aliases": [";".join(v[2]) for v in _PARTITION_TABLES.values()],
-            "phases": [
-                ";".join(dict.fromkeys(t.loc[t["table"] == k, "phase"])) for k in _PARTITION_TABLES
-            ],
-        },
-        index=pd.Index(list(_PARTITION_TABLES), name="name"),
-    )
+    return _listing(_PARTITION_TABLES, phases=_phases(t, _PARTITION_TABLES))
 
 
 def partition_coefficients(name: str, elements: list[str] | None = None) -> pd.DataFrame:
