@@ -21,34 +21,22 @@ from scipy import stats
 from scipy.special import expit, gammaln, log_ndtr, logsumexp
 
 from petroinfer.geochem import MeltingInversion, make_melting_data
-from petroinfer.geochem._melting_inputs import resolve_D, resolve_source
-from petroinfer.geochem._melting_run import _initial, build_model
+from petroinfer.geochem._melting_run import _initial
 
 WH = "workman_hart_2005"
 FAST = {"n_steps": 500, "n_burn": 400, "n_chains": 1, "warn": False}
 
 
-def _model(data, model="batch", **kw):
-    inv = MeltingInversion(model, **kw)
-    els = list(data.columns)
-    lo, hi = inv.F_bounds
-    mm = build_model(
-        inv, model, data, resolve_source("DMM", els), resolve_D(WH, els), None, (lo, hi),
-        inv._prior_numbers(lo, hi),
-    )  # fmt: skip
-    return mm, inv
-
-
 # ------------------------------------------------------------------------------ the sweep at beta = 0
 @pytest.mark.parametrize("noise_model", ["gaussian", "student"])
-def test_noise_draws_are_independent_across_elements(noise_model):
+def test_noise_draws_are_independent_across_elements(noise_model, melting_model):
     # sigma_i^2 | rest are independent inverse gammas: the noise step applied to 4000 copies of one
     # state must give uncorrelated log sigma_i at every beta (the bug gave correlation 1 at beta = 0
     # and ~0.9 at beta = 0.5: one Gamma variate per replica)
     from petroinfer.geochem._melting_student import draw_weights, gibbs_noise_weighted
 
     data, _ = make_melting_data(6, random_state=0)
-    mm, _ = _model(data, noise_model=noise_model)
+    mm, _ = melting_model(data, noise_model=noise_model)
     rng = np.random.default_rng(0)
     for beta in (0.0, 0.5, 1.0):
         x = np.tile(_initial(mm), (4000, 1))
@@ -63,13 +51,13 @@ def test_noise_draws_are_independent_across_elements(noise_model):
 
 
 @pytest.mark.parametrize("noise_model", ["gaussian", "student"])
-def test_sweep_at_beta_zero_leaves_the_prior_invariant(noise_model):
+def test_sweep_at_beta_zero_leaves_the_prior_invariant(noise_model, melting_model):
     # the whole tempered sweep at beta = 0 must keep the prior: start 4000 replicas at exact prior
     # draws, sweep 3 times, and compare the law of log L (a sensitive function of every block
     # jointly: small sigma_i together make it very negative or very positive) with independent
     # prior draws (two-sample KS). Before the fix: medians -16500 vs -19500, KS p ~ 1e-100.
     data, _ = make_melting_data(20, random_state=11)
-    mm, _ = _model(data, noise_model=noise_model)
+    mm, _ = melting_model(data, noise_model=noise_model)
     rng = np.random.default_rng(1)
     x = mm.prior_sample(rng, 4000)
     for _ in range(3):
@@ -159,7 +147,7 @@ def _exact_log_evidence(mm, res, n_is=2000, seed=0):
     [({}, 11), ({"noise": 0.05, "k_min": None}, 11), ({"model": "fractional"}, 5)],
     ids=["estimated-sigma", "known-sigma-no-bound", "fractional"],
 )
-def test_default_evidence_matches_exact_reference_on_20_by_14(kw, seed):
+def test_default_evidence_matches_exact_reference_on_20_by_14(kw, seed, melting_model):
     # 20 batch basalts x 14 elements (the round-3 problem), default ladder (16 adaptive rungs from
     # beta = 1e-5); the fits use the test budget of 500 kept sweeps and 1 chain. Reference: exact
     # (log C0, log k) marginal x importance sampling over (u, log sigma). Measured (load ~1-2):
@@ -174,7 +162,7 @@ def test_default_evidence_matches_exact_reference_on_20_by_14(kw, seed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = MeltingInversion(model, random_state=1, **inv_kw).fit(data)
-    mm, _ = _model(data, model, **{k: v for k, v in kw.items() if k != "model"})
+    mm, _ = melting_model(data, model, **{k: v for k, v in kw.items() if k != "model"})
     ref, se, ess = _exact_log_evidence(mm, res)
     print(f"{model} {kw}: REMC {res.log_evidence:.2f} +- {res.log_evidence_se:.2f}, "
           f"reference {ref:.2f} +- {se:.2f} (ESS {ess:.0f})")  # fmt: skip
@@ -185,7 +173,7 @@ def test_default_evidence_matches_exact_reference_on_20_by_14(kw, seed):
 
 # ------------------------------------------------------------------------------ small quadrature
 @pytest.mark.slow
-def test_gaussian_evidence_with_estimated_sigma_matches_quadrature():
+def test_gaussian_evidence_with_estimated_sigma_matches_quadrature(melting_model):
     # 2 basalts x La, Sm, Yb (La of the first x3), k = 1, sigma_i estimated (IG(2, 0.01)), Gaussian:
     # given u and sigma_i the c_i integral is a 2-D Gaussian, so log Z is a 2-D grid over u of
     # products over elements of 1-D grids over log sigma_i. Round 3: default REMC 0.735 +- 0.055
@@ -193,7 +181,7 @@ def test_gaussian_evidence_with_estimated_sigma_matches_quadrature():
     els = ["La", "Sm", "Yb"]
     data, _ = make_melting_data(2, elements=els, k_prior=None, noise=0.1, random_state=5)
     data.iloc[0, 0] *= 3.0
-    mm, _ = _model(data, fractionation=False)
+    mm, _ = melting_model(data, fractionation=False)
     z = (0.08 - mm.F_lo) / (mm.F_hi - mm.F_lo)
     umu = math.log(z / (1 - z))
     ug = np.linspace(umu - 7, umu + 7, 201)

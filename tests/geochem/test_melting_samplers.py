@@ -23,25 +23,11 @@ WH = "workman_hart_2005"
 FAST = {"n_steps": 400, "n_burn": 300, "n_chains": 1, "warn": False}
 
 
-def _model(data, model="batch", **kw):
-    from petroinfer.geochem._melting_inputs import resolve_D, resolve_source
-    from petroinfer.geochem._melting_run import _initial, build_model
-
-    inv = MeltingInversion(model, **kw)
-    els = list(data.columns)
-    lo, hi = inv.F_bounds
-    mm = build_model(
-        inv, model, data, resolve_source("DMM", els), resolve_D(WH, els), None, (lo, hi),
-        inv._prior_numbers(lo, hi),
-    )  # fmt: skip
-    return mm, _initial(mm)
-
-
 # ------------------------------------------------------------------------------ k >= 1
-def test_k_prior_is_a_normalised_truncation_at_one():
+def test_k_prior_is_a_normalised_truncation_at_one(melting_model_x0):
     data, truth = make_melting_data(6, random_state=0)
     assert truth["k"].min() >= 1.0
-    mm, _ = _model(data)
+    mm, _ = melting_model_x0(data)
     kappa = np.array([-0.2, -1e-9, 0.0, 0.3])
     lp = mm.log_k_prior(kappa)
     assert np.isneginf(lp[:2]).all() and np.isfinite(lp[2:]).all()
@@ -57,13 +43,13 @@ def test_k_prior_is_a_normalised_truncation_at_one():
     assert (free["k"] < 1).mean() > 0.05
 
 
-def test_truncated_location_kernel_leaves_its_target_invariant():
+def test_truncated_location_kernel_leaves_its_target_invariant(melting_model_x0):
     # Target: (c, κ) | u, σ under L^β π — a Gaussian (dense formula) restricted to κ >= 0. Start
     # replicas from exact target draws (rejection sampling), apply the kernel (joint proposal +
     # blockwise truncated draws + common shift) once: the output must have the same distribution.
     # k prior and truth close to the bound (median 1.05), so that the truncation matters
     data, _ = make_melting_data(3, elements=["La", "Sm", "Yb"], k_prior=(1.05, 0.1), random_state=4)
-    mm, x0 = _model(data, k_prior=(1.05, 0.1))
+    mm, x0 = melting_model_x0(data, k_prior=(1.05, 0.1))
     x0[mm.slices["logsig"]] = np.log([0.05, 0.08, 0.1])
     n, p, beta = mm.n, mm.p, 0.7
     A = np.zeros((n * p, p + n))
@@ -110,11 +96,11 @@ def test_posterior_k_draws_respect_the_bound():
 # ------------------------------------------------------------------------------ HMC
 @pytest.mark.parametrize("model", ["batch", "fractional"])
 @pytest.mark.parametrize("prior", ["normal", "sparse"])
-def test_hmc_gradient_matches_finite_differences(model, prior):
+def test_hmc_gradient_matches_finite_differences(model, prior, melting_model_x0):
     from petroinfer.geochem._melting_hmc import MeltingHMC
 
     data, _ = make_melting_data(4, model=model, random_state=3)
-    mm, x0 = _model(data, model, source_prior=prior)
+    mm, x0 = melting_model_x0(data, model, source_prior=prior)
     hmc = MeltingHMC(mm, x0)
     rng = np.random.default_rng(0)
     m = mm.slices["u"].stop

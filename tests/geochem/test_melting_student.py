@@ -13,8 +13,6 @@ from scipy.special import expit, logsumexp
 
 from petroinfer.errors import ModelError
 from petroinfer.geochem import MeltingInversion, make_melting_data
-from petroinfer.geochem._melting_inputs import resolve_D, resolve_source
-from petroinfer.geochem._melting_run import _initial, build_model
 from petroinfer.geochem._melting_student import (
     draw_weights,
     gibbs_location_weighted,
@@ -24,25 +22,14 @@ from petroinfer.geochem._melting_student import (
 WH = "workman_hart_2005"
 
 
-def _model(data, model="batch", **kw):
-    inv = MeltingInversion(model, **kw)
-    els = list(data.columns)
-    lo, hi = inv.F_bounds
-    mm = build_model(
-        inv, model, data, resolve_source("DMM", els), resolve_D(WH, els), None, (lo, hi),
-        inv._prior_numbers(lo, hi),
-    )  # fmt: skip
-    return mm, _initial(mm)
-
-
 # ------------------------------------------------------------------------------ (1) density
-def test_student_loglik_matches_hand_calculation():
+def test_student_loglik_matches_hand_calculation(melting_model_x0):
     # one basalt, La = 2.0 and Yb = 1.5 ppm; state: C0 = DMM (La 0.192, Yb 0.365 ppm), k = 1.2,
     # u = 0 -> F = 0.001 + 0.399/2 = 0.2005, batch melting with W&H D (La 0.010, Yb 0.115),
     # scale sigma = 0.1, nu = 4: log t_4(r | s) = log(3/8) - log s - 2.5 log(1 + r^2 / (4 s^2))
     # (Gamma(5/2) / (Gamma(2) sqrt(4 pi)) = (3/4) sqrt(pi) / (2 sqrt(pi)) = 3/8)
     data = pd.DataFrame({"La": [2.0], "Yb": [1.5]}, index=["B1"])
-    mm, x = _model(data, noise=0.1, noise_model="student", student_df=4.0)
+    mm, x = melting_model_x0(data, noise=0.1, noise_model="student", student_df=4.0)
     x[mm.slices["c"]] = np.log([0.192, 0.365])
     x[mm.slices["kappa"]] = np.log(1.2)
     x[mm.slices["u"]] = 0.0
@@ -60,8 +47,8 @@ def test_student_loglik_matches_hand_calculation():
     # scipy's Student-t agrees, and nu -> infinity recovers the Gaussian likelihood
     r = np.log([2.0, 1.5]) - np.array([mu_la, mu_yb])
     assert got == pytest.approx(float(np.sum(stats.t.logpdf(r / 0.1, 4) - np.log(0.1))), abs=1e-10)
-    mm_g, _ = _model(data, noise=0.1)
-    mm_inf, _ = _model(data, noise=0.1, noise_model="student", student_df=1e8)
+    mm_g, _ = melting_model_x0(data, noise=0.1)
+    mm_inf, _ = melting_model_x0(data, noise=0.1, noise_model="student", student_df=1e8)
     assert float(mm_inf.loglik(x[None])[0]) == pytest.approx(
         float(mm_g.loglik(x[None])[0]), abs=1e-5
     )
@@ -83,14 +70,14 @@ def _grid_draws(logdens, grid, size, rng):
     return np.interp(rng.random(size) * cdf[-1], cdf, grid), cdf / cdf[-1]
 
 
-def test_tempered_scale_mixture_location_step_targets_t_to_the_beta():
+def test_tempered_scale_mixture_location_step_targets_t_to_the_beta(melting_model_x0):
     # one element, three basalts (one altered, x3): the log source c has the 1-D target
     # N(c | log C_ref, 0.3^2) * prod_j t_4(y_j - c - G_j | 0.1)^beta. Start replicas at exact draws
     # (grid inverse CDF) at beta = 1 and 0.15, apply the weight draw + Gaussian location step once:
     # the output must follow the same target (KS). A naive tempering (Gamma((nu+1)/2) weights with
     # the precision multiplied by beta) is rejected by the same test at beta = 0.15.
     data = pd.DataFrame({"La": [2.0, 2.3, 6.0]}, index=["B1", "B2", "B3"])
-    mm, x0 = _model(data, noise=0.1, fractionation=False, noise_model="student")
+    mm, x0 = melting_model_x0(data, noise=0.1, fractionation=False, noise_model="student")
     G = mm.log_g(x0[None])[0][:, 0]
     grid = mm.log_ref[0] + np.linspace(-2.0, 2.0, 40001)
     rng = np.random.default_rng(0)
@@ -118,12 +105,12 @@ def test_tempered_scale_mixture_location_step_targets_t_to_the_beta():
             assert stats.kstest(x[:, 0], target_cdf).pvalue < 1e-6
 
 
-def test_tempered_noise_step_targets_t_to_the_beta():
+def test_tempered_noise_step_targets_t_to_the_beta(melting_model_x0):
     # sigma of one element given the location: IG(2, 0.01) prior on sigma^2 (density in log sigma)
     # times prod_j t_4(r_j | sigma)^beta; exact start, one weight + inverse-gamma draw, same law
     # (residuals 0.03, -0.05, 0.02 and one altered analysis at 1.0 in log units)
     data = pd.DataFrame({"La": [2.0, 2.3, 6.0, 2.1]}, index=["B1", "B2", "B3", "B4"])
-    mm, x0 = _model(data, fractionation=False, noise_model="student")
+    mm, x0 = melting_model_x0(data, fractionation=False, noise_model="student")
     r = np.array([0.03, -0.05, 0.02, 1.0])
     mm.y = mm.mean(x0[None])[0] + r[:, None]
     grid = np.linspace(np.log(0.003), np.log(30.0), 40001)
@@ -146,7 +133,7 @@ def test_tempered_noise_step_targets_t_to_the_beta():
         assert stats.kstest(wrong, lambda v, cdf=cdf: np.interp(v, grid, cdf)).pvalue < 1e-6
 
 
-def test_weighted_location_block_is_the_gaussian_conditional_and_keeps_k_bound():
+def test_weighted_location_block_is_the_gaussian_conditional_and_keeps_k_bound(melting_model_x0):
     # given per-observation precisions P_ij (not rank one), (c, kappa) is Gaussian: prior
     # N(m0, V0), observations r_ij = c_i + kappa_j + e, e ~ N(0, 1/P_ij). Untruncated: one draw
     # has the dense mean and covariance. k >= 1: exact truncated draws stay exact after one step.
@@ -154,7 +141,7 @@ def test_weighted_location_block_is_the_gaussian_conditional_and_keeps_k_bound()
     rng = np.random.default_rng(2)
     P = rng.uniform(20.0, 400.0, (3, 3))  # (n, p)
     for k_min in (None, 1.0):
-        mm, x0 = _model(data, k_prior=(1.05, 0.1), k_min=k_min, noise_model="student")
+        mm, x0 = melting_model_x0(data, k_prior=(1.05, 0.1), k_min=k_min, noise_model="student")
         n, p = mm.n, mm.p
         A = np.zeros((n * p, p + n))
         for j in range(n):
@@ -185,12 +172,12 @@ def test_weighted_location_block_is_the_gaussian_conditional_and_keeps_k_bound()
 
 
 @pytest.mark.parametrize("model", ["batch", "fractional"])
-def test_hmc_gradient_of_student_likelihood_matches_finite_differences(model):
+def test_hmc_gradient_of_student_likelihood_matches_finite_differences(model, melting_model_x0):
     from petroinfer.geochem._melting_hmc import MeltingHMC
 
     data, _ = make_melting_data(4, model=model, random_state=3)
     data.iloc[1, 2] *= 3.0
-    mm, x0 = _model(data, model, noise_model="student")
+    mm, x0 = melting_model_x0(data, model, noise_model="student")
     hmc = MeltingHMC(mm, x0)
     rng = np.random.default_rng(0)
     m = mm.slices["u"].stop
@@ -232,7 +219,7 @@ def test_hmc_and_gibbs_agree_under_student_noise():
 
 # ------------------------------------------------------------------------------ evidence
 @pytest.mark.slow
-def test_student_evidence_matches_quadrature():
+def test_student_evidence_matches_quadrature(melting_model_x0):
     # 2 basalts x 3 elements (La of the first x3), known scale 0.1, k = 1: the parameters are
     # c (3) and u (2); given u the c_i integrals are 1-D, so log Z is a 2-D sum over u of products
     # of 1-D integrals over c (grids), an independent check of the tempered sampler + stepping stone
@@ -241,7 +228,7 @@ def test_student_evidence_matches_quadrature():
     data, _ = make_melting_data(2, elements=els, k_prior=None, noise=0.1, random_state=5)
     data.iloc[0, 0] *= 3.0
     inv_kw = {"noise": 0.1, "fractionation": False, "noise_model": "student"}
-    mm, _ = _model(data, **inv_kw)
+    mm, _ = melting_model_x0(data, **inv_kw)
     z = (0.08 - mm.F_lo) / (mm.F_hi - mm.F_lo)
     umu = math.log(z / (1 - z))
     ug = np.linspace(umu - 7, umu + 7, 201)
